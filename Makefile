@@ -11,10 +11,12 @@ course: $(STAMP)
 	$(BIN)/python scripts/run_course.py
 
 # 테스트는 오프라인으로 돕니다: 노트북도 대체 모델로 끝까지 실행되어야 합니다.
+# 캐시는 build/ 아래에 두어 사용자 캐시를 건드리지 않고, 대체 모델은 단위 테스트와 노트북이 한 번만 만듭니다.
+TEST_ENV := RERANK_COURSE_OFFLINE=1 HF_HUB_OFFLINE=1 RERANK_COURSE_CACHE=$(CURDIR)/build/test-cache
 test: $(STAMP)
 	$(BIN)/ruff check .
-	RERANK_COURSE_OFFLINE=1 $(BIN)/python -m pytest --doctest-modules course_utils tests
-	RERANK_COURSE_OFFLINE=1 $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks
+	$(TEST_ENV) $(BIN)/python -m pytest --doctest-modules course_utils tests
+	$(TEST_ENV) $(BIN)/python -m pytest --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks
 
 setup: $(STAMP)
 

@@ -14,14 +14,17 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import itertools
 import math
+import warnings
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
@@ -220,18 +223,30 @@ class BackendSpec:
     models: tuple[str, ...]
     summary: str
     extra_models_allowed: bool = field(default=False)
+    pip_packages: tuple[str, ...] = field(default=())
 
 
 BACKENDS: dict[str, BackendSpec] = {}
 
 
 def register_backend(
-    name: str, *, default_model: str, models: Sequence[str], summary: str, extra_models_allowed: bool = False
+    name: str,
+    *,
+    default_model: str,
+    models: Sequence[str],
+    summary: str,
+    extra_models_allowed: bool = False,
+    pip_packages: Sequence[str] = (),
 ) -> Callable[[type[Reranker]], type[Reranker]]:
-    """백엔드 클래스를 레지스트리에 올리는 데코레이터. 클래스는 ``(model, **options)`` 로 만들어집니다."""
+    """백엔드 클래스를 레지스트리에 올리는 데코레이터. 클래스는 ``(model, **options)`` 로 만들어집니다.
+
+    ``pip_packages`` 는 그 백엔드에 필요한 패키지로, 없을 때 오류 메시지의 설치 명령에 들어갑니다.
+    """
 
     def decorator(cls: type[Reranker]) -> type[Reranker]:
-        BACKENDS[name] = BackendSpec(name, cls, default_model, tuple(models), summary, extra_models_allowed)
+        BACKENDS[name] = BackendSpec(
+            name, cls, default_model, tuple(models), summary, extra_models_allowed, tuple(pip_packages)
+        )
         cls.backend = name
         return cls
 
@@ -259,7 +274,15 @@ def load_reranker(backend: str, model: str | None = None, **options) -> Reranker
         raise ValueError(
             f"backend '{backend}' 에 없는 model '{model}' 입니다. 쓸 수 있는 model: {', '.join(spec.models)}"
         )
-    return spec.factory(model, **options)
+    try:
+        return spec.factory(model, **options)
+    except ImportError as error:
+        if error.name is None:
+            raise
+        command = f"pip install {' '.join(spec.pip_packages)}" if spec.pip_packages else "pip install reranker-course"
+        raise ImportError(
+            f"backend '{backend}' 에 필요한 패키지 '{error.name}' 가 없습니다. 설치: {command}"
+        ) from error
 
 
 def list_backends() -> dict[str, str]:
@@ -371,6 +394,7 @@ def _trained_ltr_model(candidates_per_query: int = 20):
     default_model="course-lexical-logreg",
     models=("course-lexical-logreg",),
     summary="어휘 특징 7개 + 로지스틱 회귀 (강의 train 질의로 학습, 오프라인, 수 초)",
+    pip_packages=("scikit-learn", "kiwipiepy"),
 )
 class FeatureLTRReranker(Reranker):
     """고전적인 학습 순위(Learning to Rank) 리랭커: 어휘 특징을 로지스틱 회귀로 조합합니다.
@@ -394,6 +418,349 @@ class FeatureLTRReranker(Reranker):
 
     def _score(self, query: str, texts: list[str]) -> list[float]:
         return self._classifier.predict_proba(self._features.transform(query, texts))[:, 1].tolist()
+
+
+# --- 백엔드: 크로스 인코더 (sentence-transformers) ---------------------------------------------------
+
+CROSS_ENCODER_MODELS = (
+    "BAAI/bge-reranker-v2-m3",
+    "BAAI/bge-reranker-base",
+    "BAAI/bge-reranker-large",
+    "dragonkue/bge-reranker-v2-m3-ko",
+    "Dongjin-kr/ko-reranker",
+    "jinaai/jina-reranker-v2-base-multilingual",
+)
+#: 모델 코드가 허브 저장소에 들어 있어 trust_remote_code 가 필요한 모델.
+REMOTE_CODE_MODELS = {"jinaai/jina-reranker-v2-base-multilingual"}
+
+
+def _resolve_hub_model(model: str) -> tuple[str, bool]:
+    """모델을 찾는 순서 (모든 백엔드 공통): 사전 다운로드 폴더 → 로컬 캐시 → (온라인이면) 허브.
+
+    Returns:
+        ``(불러올 경로나 허브 id, 찾았는지)``. 못 찾으면 대체 모델을 써야 합니다.
+    """
+    from .env import find_local_model
+
+    local = find_local_model(model)
+    if local is not None:
+        return str(local), True
+    return model, runtime().online
+
+
+def _scored_cross_encoder_reranker(encoder, top_n: int) -> BaseDocumentCompressor:
+    """LangChain ``CrossEncoderReranker`` 에 점수 기록만 더한 압축기를 만듭니다.
+
+    원래 클래스는 순서만 바꾸고 점수를 버리므로, 다른 백엔드처럼 ``metadata["relevance_score"]`` 를 남기게 합니다.
+    """
+    from langchain_classic.retrievers.document_compressors import CrossEncoderReranker
+
+    class ScoredCrossEncoderReranker(CrossEncoderReranker):
+        def compress_documents(
+            self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
+        ) -> Sequence[Document]:
+            scores = self.model.score([(query, document.page_content) for document in documents])
+            order = sorted(range(len(documents)), key=lambda position: -scores[position])[: self.top_n]
+            return [
+                Document(
+                    page_content=documents[position].page_content,
+                    metadata={**documents[position].metadata, "relevance_score": float(scores[position])},
+                    id=documents[position].id,
+                )
+                for position in order
+            ]
+
+    return ScoredCrossEncoderReranker(model=encoder, top_n=top_n)
+
+
+@register_backend(
+    "cross-encoder",
+    default_model="BAAI/bge-reranker-v2-m3",
+    models=CROSS_ENCODER_MODELS,
+    extra_models_allowed=True,
+    summary="sentence-transformers CrossEncoder (BGE, 한국어 파인튜닝, Jina 공개 가중치 등 허브의 크로스 인코더)",
+    pip_packages=("sentence-transformers", "langchain-community"),
+)
+class CrossEncoderBackend(Reranker):
+    """허브의 크로스 인코더를 ``langchain_community`` 의 ``HuggingFaceCrossEncoder`` 로 불러 씁니다.
+
+    모델을 찾지 못하면(오프라인, 사전 다운로드 없음) 강의가 만든 작은 한국어 크로스 인코더를 같은 코드 경로로
+    쓰고 배너로 알립니다. 점수는 로짓에 시그모이드를 씌운 0–1 값입니다.
+
+    Args:
+        model: 허브 모델 id.
+        max_length: 질의+문서 토큰 수 상한. 길면 잘리고 경고가 납니다. CPU 에서는 짧을수록 빠릅니다.
+        batch_size: 한 번에 모델에 넣는 쌍의 수.
+    """
+
+    def __init__(self, model: str, max_length: int = 512, batch_size: int = 16) -> None:
+        from langchain_community.cross_encoders import HuggingFaceCrossEncoder
+
+        from .standins import STANDIN_MAX_LENGTH, announce_standin, build_standin_cross_encoder
+
+        rt = runtime()
+        self.model = model
+        self.device = rt.device
+        self.batch_size = _check_positive("batch_size", batch_size)
+        source, found = _resolve_hub_model(model)
+        model_kwargs: dict = {"device": rt.device, "max_length": _check_positive("max_length", max_length)}
+        if not found:
+            self.is_standin = True
+            source = str(build_standin_cross_encoder())
+            model_kwargs["max_length"] = min(max_length, STANDIN_MAX_LENGTH)
+            announce_standin(
+                model, "강의용 작은 한국어 크로스 인코더", "모델 허브에 닿지 않고 미리 받은 모델도 없습니다"
+            )
+        elif model in REMOTE_CODE_MODELS:
+            model_kwargs["trust_remote_code"] = True
+        if rt.device == "cuda":
+            model_kwargs["model_kwargs"] = {"torch_dtype": "float16"}  # GPU 에서는 fp16 이 빠르고 점수 차이는 작습니다.
+        self.max_length = model_kwargs["max_length"]
+        self._encoder = HuggingFaceCrossEncoder(model_name=source, model_kwargs=model_kwargs)
+
+    def _score(self, query: str, texts: list[str]) -> list[float]:
+        lengths = self._encoder.client.tokenizer([query] * len(texts), texts)["input_ids"]
+        _warn_truncated([i for i, ids in enumerate(lengths) if len(ids) > self.max_length], self.max_length)
+        pairs = [(query, text) for text in texts]
+        scores = self._encoder.client.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
+        return [float(score) for score in scores]
+
+    def as_compressor(self, top_n: int = 3) -> BaseDocumentCompressor:
+        return _scored_cross_encoder_reranker(self._encoder, _check_positive("top_n", top_n))
+
+
+def _warn_truncated(positions: Sequence[int], max_length: int) -> None:
+    if positions:
+        warnings.warn(
+            f"documents{list(positions[:5])} 가 max_length={max_length} 토큰보다 길어 뒷부분이 잘립니다. "
+            "긴 문서는 먼저 청크로 나누세요.",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
+# --- 백엔드: 리랭크 API (Cohere, Jina) ---------------------------------------------------------------
+
+#: 모든 API 호출의 제한 시간(초). 네트워크가 멈춰도 셀이 끝없이 기다리지 않게 합니다.
+API_TIMEOUT_S = 30.0
+
+
+def _api_credentials(secret_names: Sequence[str], api_key: str | None, replaces: str) -> tuple[str, str | None, bool]:
+    """(키, base_url, 대체 여부). 키가 없거나 오프라인이 강제되면 로컬 대체 API 서버를 씁니다."""
+    from .env import get_secret
+    from .rerank_server import shared_standin_server
+    from .standins import announce_standin
+
+    key = api_key or next((value for name in secret_names if (value := get_secret(name))), None)
+    if key and not runtime().forced_offline:
+        return key, None, False
+    server = shared_standin_server()
+    reason = "오프라인이 강제되었습니다" if key else f"{secret_names[0]} 가 없습니다"
+    announce_standin(replaces, f"로컬 리랭크 API 서버({server.url}, 강의용 작은 크로스 인코더)", reason)
+    return server.api_key, server.url, True
+
+
+@register_backend(
+    "cohere",
+    default_model="rerank-v3.5",
+    models=("rerank-v3.5", "rerank-multilingual-v3.0", "rerank-v4.0-pro", "rerank-v4.0-fast"),
+    summary="Cohere Rerank API (langchain_cohere.CohereRerank, cohere.ClientV2)",
+    pip_packages=("langchain-cohere", "cohere"),
+)
+class CohereBackend(Reranker):
+    """Cohere Rerank API. ``COHERE_API_KEY`` (또는 ``CO_API_KEY``) 가 없으면 같은 ``CohereRerank`` 클래스가
+    로컬 대체 서버(``/v2/rerank``)로 요청을 보냅니다. 점수는 0–1 관련도입니다.
+
+    Args:
+        model: Cohere 리랭크 모델 이름.
+        api_key: 직접 넘기는 키 (보통은 ``get_secret`` 이 환경 변수나 Colab 보안 비밀에서 읽습니다).
+        max_tokens_per_doc: 문서 하나에서 읽을 최대 토큰 수 (넘으면 서버가 자릅니다).
+    """
+
+    def __init__(self, model: str, api_key: str | None = None, max_tokens_per_doc: int = 4096) -> None:
+        import cohere
+
+        self.model = model
+        self.device = "api"
+        self.max_tokens_per_doc = _check_positive("max_tokens_per_doc", max_tokens_per_doc)
+        key, base_url, self.is_standin = _api_credentials(("COHERE_API_KEY", "CO_API_KEY"), api_key, f"Cohere {model}")
+        if self.is_standin:
+            self.device = "로컬 API"
+        client = cohere.ClientV2(api_key=key, base_url=base_url, timeout=API_TIMEOUT_S, client_name="reranker-course")
+        self._client = client
+
+    def _compressor(self, top_n: int | None):
+        from langchain_cohere import CohereRerank
+
+        return CohereRerank(client=self._client, model=self.model, top_n=top_n)
+
+    def _score(self, query: str, texts: list[str]) -> list[float]:
+        results = self._compressor(None).rerank(texts, query, top_n=None, max_tokens_per_doc=self.max_tokens_per_doc)
+        return _scores_by_index(results, len(texts))
+
+    def as_compressor(self, top_n: int = 3) -> BaseDocumentCompressor:
+        return self._compressor(_check_positive("top_n", top_n))
+
+
+class _TimeoutSession:
+    """``JinaRerank`` 의 requests 세션 대신 씁니다: 모든 요청에 제한 시간을 걸고, 대체 서버로 보낼 주소를 바꿉니다."""
+
+    def __init__(self, api_key: str, base_url: str | None, timeout: float = API_TIMEOUT_S) -> None:
+        import requests
+
+        self._session = requests.Session()
+        self._session.headers.update(
+            {"Authorization": f"Bearer {api_key}", "Content-type": "application/json", "user-agent": "reranker-course"}
+        )
+        self._base_url = base_url
+        self._timeout = timeout
+
+    def post(self, url: str, **kwargs):
+        if self._base_url is not None:
+            url = f"{self._base_url}/v1/rerank"
+        kwargs.setdefault("timeout", self._timeout)
+        return self._session.post(url, **kwargs)
+
+
+@register_backend(
+    "jina",
+    default_model="jina-reranker-v2-base-multilingual",
+    models=("jina-reranker-v2-base-multilingual", "jina-reranker-v3", "jina-reranker-m0"),
+    summary="Jina Reranker API (langchain_community JinaRerank). 공개 가중치는 cross-encoder 백엔드로",
+    pip_packages=("langchain-community", "requests"),
+)
+class JinaBackend(Reranker):
+    """Jina Reranker API. ``JINA_API_KEY`` 가 없으면 같은 ``JinaRerank`` 클래스가 로컬 대체 서버(``/v1/rerank``)로
+    요청을 보냅니다. 같은 공개 가중치를 내 컴퓨터에서 돌리려면
+    ``load_reranker("cross-encoder", "jinaai/jina-reranker-v2-base-multilingual")`` 을 쓰세요 (CC-BY-NC-4.0).
+    """
+
+    def __init__(self, model: str, api_key: str | None = None) -> None:
+        self.model = model
+        self.device = "api"
+        key, base_url, self.is_standin = _api_credentials(("JINA_API_KEY",), api_key, f"Jina {model}")
+        if self.is_standin:
+            self.device = "로컬 API"
+        self._key = key
+        self._session = _TimeoutSession(key, base_url)
+
+    def _compressor(self, top_n: int | None):
+        from langchain_community.document_compressors import JinaRerank
+
+        compressor = JinaRerank(jina_api_key=self._key, model=self.model, top_n=top_n)
+        compressor.session = self._session
+        return compressor
+
+    def _score(self, query: str, texts: list[str]) -> list[float]:
+        return _scores_by_index(self._compressor(None).rerank(texts, query, top_n=None), len(texts))
+
+    def as_compressor(self, top_n: int = 3) -> BaseDocumentCompressor:
+        return self._compressor(_check_positive("top_n", top_n))
+
+
+def _scores_by_index(results: Sequence[Mapping], count: int) -> list[float]:
+    scores = [0.0] * count
+    for result in results:
+        scores[result["index"]] = float(result["relevance_score"])
+    return scores
+
+
+# --- 백엔드: FlashRank (ONNX) ------------------------------------------------------------------------
+
+FLASHRANK_MODELS = ("ms-marco-MultiBERT-L-12", "ms-marco-TinyBERT-L-2-v2", "ms-marco-MiniLM-L-12-v2")
+FLASHRANK_URL = "https://huggingface.co/prithivida/flashrank/resolve/main/{}.zip"
+FLASHRANK_DOWNLOAD_TIMEOUT_S = 60.0
+
+
+def download_flashrank_model(name: str, target_dir: Path) -> Path:
+    """FlashRank 모델 압축 파일을 제한 시간을 걸고 받아 ``target_dir/<name>/`` 에 풉니다."""
+    import io
+    import zipfile
+
+    import requests
+
+    response = requests.get(FLASHRANK_URL.format(name), timeout=FLASHRANK_DOWNLOAD_TIMEOUT_S)
+    response.raise_for_status()
+    target_dir.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
+        archive.extractall(target_dir)
+    return target_dir / name
+
+
+@contextlib.contextmanager
+def _quiet_flashrank_logging():
+    """``flashrank.Ranker`` 는 ``logging.basicConfig(level=INFO)`` 를 불러 다른 라이브러리의 INFO 로그까지 켭니다.
+    루트 로거에 잠시 처리기를 달아 두면 basicConfig 가 아무것도 하지 않습니다."""
+    import logging
+
+    root = logging.getLogger()
+    placeholder = logging.NullHandler()
+    added = not root.handlers
+    if added:
+        root.addHandler(placeholder)
+    try:
+        yield
+    finally:
+        if added:
+            root.removeHandler(placeholder)
+        logging.getLogger("flashrank").setLevel(logging.WARNING)
+
+
+@register_backend(
+    "flashrank",
+    default_model="ms-marco-MultiBERT-L-12",
+    models=FLASHRANK_MODELS,
+    summary="FlashRank: ONNX 런타임의 작은 크로스 인코더 (MultiBERT 다국어, TinyBERT·MiniLM 영어)",
+    pip_packages=("flashrank", "langchain-community"),
+)
+class FlashRankBackend(Reranker):
+    """FlashRank 를 강의 캐시 폴더(``/tmp`` 아님)에서 불러 씁니다. 모델 폴더를 찾는 순서:
+    ``RERANK_COURSE_MODELS_DIR/flashrank`` → 강의 캐시 → (온라인이면) 내려받기 → 대체 모델(같은 ONNX 경로).
+
+    Args:
+        model: FlashRank 모델 이름.
+        max_length: 질의+문서 토큰 수 상한.
+    """
+
+    def __init__(self, model: str, max_length: int = 256) -> None:
+        from flashrank import Ranker
+
+        from .standins import announce_standin, build_standin_flashrank
+
+        rt = runtime()
+        self.model = model
+        self.device = "cpu (onnxruntime)"
+        self.max_length = _check_positive("max_length", max_length)
+        cache = rt.cache_dir / "flashrank"
+        candidates = [rt.models_dir / "flashrank"] if rt.models_dir else []
+        folder = next((place for place in [*candidates, cache] if (place / model).is_dir()), None)
+        name = model
+        if folder is None and rt.online:
+            folder = download_flashrank_model(model, cache).parent
+        if folder is None:
+            self.is_standin = True
+            folder, name = cache, build_standin_flashrank(cache)
+            announce_standin(
+                f"FlashRank {model}", "강의용 작은 한국어 크로스 인코더(ONNX)", "모델을 내려받을 수 없습니다"
+            )
+        with _quiet_flashrank_logging():
+            self._ranker = Ranker(model_name=name, cache_dir=str(folder), max_length=self.max_length)
+
+    def _score(self, query: str, texts: list[str]) -> list[float]:
+        from flashrank import RerankRequest
+
+        encodings = self._ranker.tokenizer.encode_batch([(query, text) for text in texts])
+        _warn_truncated([i for i, encoding in enumerate(encodings) if encoding.overflowing], self.max_length)
+        passages = [{"id": position, "text": text} for position, text in enumerate(texts)]
+        scores = [0.0] * len(texts)
+        for result in self._ranker.rerank(RerankRequest(query=query, passages=passages)):
+            scores[result["id"]] = float(result["score"])
+        return scores
+
+    def as_compressor(self, top_n: int = 3) -> BaseDocumentCompressor:
+        from langchain_community.document_compressors import FlashrankRerank
+
+        return FlashrankRerank(client=self._ranker, top_n=_check_positive("top_n", top_n), model=self.model)
 
 
 def rerank_run(

@@ -9,6 +9,7 @@ import pytest
 
 # course_utils 를 부르기 전에 정해야 합니다 (runtime() 이 HF_HUB_OFFLINE 을 설정함).
 os.environ["RERANK_COURSE_OFFLINE"] = "1"
+os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ.setdefault("RERANK_COURSE_CACHE", tempfile.mkdtemp(prefix="reranker-course-test-cache-"))
 for key in ("OPENAI_API_KEY", "COHERE_API_KEY", "CO_API_KEY", "JINA_API_KEY", "RERANK_COURSE_MODELS_DIR"):
     os.environ.pop(key, None)
@@ -18,11 +19,14 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.fixture
 def fresh_runtime():
-    """runtime() 캐시를 비워 환경 변수 변경이 반영되게 하고, 끝나면 다시 비웁니다."""
+    """환경 변수를 바꾼 뒤 부르면 runtime() 을 새로 판단합니다. 테스트가 끝나면 캐시를 비웁니다."""
     from course_utils.env import runtime
 
-    runtime.cache_clear()
-    yield runtime
+    def refresh():
+        runtime.cache_clear()
+        return runtime()
+
+    yield refresh
     runtime.cache_clear()
 
 

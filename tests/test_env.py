@@ -19,6 +19,7 @@ def no_prompts(monkeypatch):
     monkeypatch.setattr("getpass.getpass", refuse)
 
 
+@pytest.mark.filterwarnings("ignore:huggingface_hub/transformers:RuntimeWarning")
 def test_forced_offline_sets_hf_hub_offline_without_touching_the_network(monkeypatch, fresh_runtime):
     monkeypatch.setenv("RERANK_COURSE_OFFLINE", "1")
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
@@ -31,6 +32,7 @@ def test_forced_offline_sets_hf_hub_offline_without_touching_the_network(monkeyp
     assert "오프라인(강제)" in rt.describe()
 
 
+@pytest.mark.filterwarnings("ignore:huggingface_hub/transformers:RuntimeWarning")
 def test_unreachable_hub_means_offline(monkeypatch, fresh_runtime):
     monkeypatch.setenv("RERANK_COURSE_OFFLINE", "0")
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)

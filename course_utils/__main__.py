@@ -1,0 +1,70 @@
+"""명령줄: ``python -m course_utils download --to 폴더`` (폐쇄망 교실용 모델 미리 받기).
+
+받은 폴더를 폐쇄망 머신에 옮기고 ``RERANK_COURSE_MODELS_DIR=폴더`` 를 주면 강의가 네트워크 없이 그 모델을 씁니다.
+폴더 구성: ``폴더/hf/<조직>--<모델>/`` (Hugging Face 스냅숏), ``폴더/flashrank/<모델>/`` (FlashRank 압축 해제본).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+
+def course_models() -> dict[str, list[str]]:
+    """강의가 쓰는 실제 모델 목록: ``{"hf": [...], "flashrank": [...]}``."""
+    from .rerankers import CROSS_ENCODER_MODELS, FLASHRANK_MODELS
+    from .retrieval import OPEN_EMBEDDING_MODEL
+
+    return {"hf": [OPEN_EMBEDDING_MODEL, *CROSS_ENCODER_MODELS], "flashrank": list(FLASHRANK_MODELS)}
+
+
+def download(target: Path, only: Sequence[str] = ()) -> list[Path]:
+    """모델을 ``target`` 아래에 받습니다. ``only`` 를 주면 그 이름들만 받습니다.
+
+    Raises:
+        ValueError: ``only`` 에 강의가 쓰지 않는 이름이 있을 때 (쓸 수 있는 이름을 알려 줍니다).
+    """
+    from huggingface_hub import snapshot_download
+
+    from .env import hub_folder_name
+    from .rerankers import download_flashrank_model
+
+    models = course_models()
+    known = models["hf"] + models["flashrank"]
+    unknown = [name for name in only if name not in known]
+    if unknown:
+        raise ValueError(f"알 수 없는 모델 {unknown}. 쓸 수 있는 이름: {', '.join(known)}")
+    saved = []
+    for repo_id in models["hf"]:
+        if not only or repo_id in only:
+            print(f"Hugging Face 스냅숏 받는 중: {repo_id}", flush=True)
+            saved.append(Path(snapshot_download(repo_id, local_dir=target / "hf" / hub_folder_name(repo_id))))
+    for name in models["flashrank"]:
+        if not only or name in only:
+            print(f"FlashRank 모델 받는 중: {name}", flush=True)
+            saved.append(download_flashrank_model(name, target / "flashrank"))
+    return saved
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m course_utils", description="reranker-course 도구")
+    commands = parser.add_subparsers(dest="command", required=True)
+    download_parser = commands.add_parser("download", help="폐쇄망 교실용으로 강의의 실제 모델을 미리 받습니다")
+    download_parser.add_argument("--to", type=Path, required=True, help="저장할 폴더")
+    download_parser.add_argument("--models", nargs="*", default=[], help="이 이름들만 받습니다 (기본: 전부)")
+    args = parser.parse_args(argv)
+
+    if args.command == "download":
+        try:
+            saved = download(args.to, args.models)
+        except ValueError as error:
+            parser.error(str(error))
+        print(f"\n{len(saved)}개 모델을 {args.to} 에 받았습니다. 폐쇄망 머신에서:")
+        print(f"  export RERANK_COURSE_MODELS_DIR={args.to.resolve()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
