@@ -761,31 +761,3 @@ class FlashRankBackend(Reranker):
         from langchain_community.document_compressors import FlashrankRerank
 
         return FlashrankRerank(client=self._ranker, top_n=_check_positive("top_n", top_n), model=self.model)
-
-
-def rerank_run(
-    reranker: Reranker,
-    queries: Mapping[str, str],
-    candidates: Mapping[str, Mapping[str, float]],
-    corpus: Mapping[str, Mapping[str, str]],
-) -> dict[str, dict[str, float]]:
-    """1단계 run 의 후보들을 리랭커로 다시 점수 매겨 새 run 을 만듭니다 (``evaluate`` 에 바로 넣을 수 있음).
-
-    Args:
-        reranker: ``load_reranker`` 로 만든 리랭커.
-        queries: ``queries[query_id] = text``.
-        candidates: 1단계 run (``run[query_id][doc_id] = score``). 후보 순서는 점수 순입니다.
-        corpus: ``corpus[doc_id] = {"title", "text"}``.
-    """
-    from .data import document_text
-    from .metrics import rank_documents
-
-    reranked: dict[str, dict[str, float]] = {}
-    for query_id, scores in candidates.items():
-        doc_ids = rank_documents(scores)
-        documents = [
-            Document(page_content=document_text(corpus[doc_id]), metadata={"id": doc_id}) for doc_id in doc_ids
-        ]
-        results = reranker.rank(queries[query_id], documents)
-        reranked[query_id] = {result.document.metadata["id"]: result.score for result in results}
-    return reranked

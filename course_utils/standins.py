@@ -256,8 +256,9 @@ def build_standin_cross_encoder(cache_dir: Path | None = None) -> Path:
 
 # --- 같은 모델을 FlashRank 폴더 형식(ONNX)으로 -------------------------------------------------------
 
-STANDIN_FLASHRANK_MODEL = "course-ko-tiny-standin"
-STANDIN_FLASHRANK_FILE = "course-ko-tiny-standin.onnx"
+#: 대체 크로스 인코더의 판과 같은 이름이라, 그 모델이 바뀌면 ONNX 도 새 폴더에 다시 만들어집니다.
+STANDIN_FLASHRANK_MODEL = STANDIN_CROSS_ENCODER_VERSION
+STANDIN_FLASHRANK_FILE = f"{STANDIN_CROSS_ENCODER_VERSION}.onnx"
 
 
 def register_flashrank_model(name: str, onnx_file: str) -> None:

@@ -2,6 +2,7 @@ import pytest
 from langchain_classic.retrievers import ContextualCompressionRetriever
 from langchain_core.documents import BaseDocumentCompressor, Document
 
+from course_utils.bench import timed_rerank_run
 from course_utils.data import to_documents
 from course_utils.metrics import evaluate
 from course_utils.rerankers import (
@@ -11,7 +12,6 @@ from course_utils.rerankers import (
     list_backends,
     load_reranker,
     register_backend,
-    rerank_run,
 )
 from course_utils.retrieval import build_retriever, retrieval_run
 
@@ -111,7 +111,8 @@ def test_rerank_run_reorders_only_the_candidates(ltr, course_test_split):
     corpus, queries, qrels = course_test_split
     subset = dict(list(queries.items())[:8])
     candidates = retrieval_run(build_retriever(to_documents(corpus), kind="bm25", k=10), subset)
-    reranked = rerank_run(ltr, subset, candidates, corpus)
+    reranked, latency = timed_rerank_run(ltr, subset, candidates, corpus)
+    assert latency.count == 8 and 0 < latency.p50_ms <= latency.p95_ms
     assert {query_id: set(scores) for query_id, scores in reranked.items()} == {
         query_id: set(scores) for query_id, scores in candidates.items()
     }

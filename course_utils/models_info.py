@@ -1,0 +1,166 @@
+"""강의가 다루는 리랭커 모델의 공개 정보: 크기, 라이선스, 한국어 지원, 가격 단위, 공개된 성능 수치와 출처.
+
+노트북의 측정값(여러분의 런타임)과 나란히 보여 주는 **인용** 수치입니다. 측정 조건(데이터, 하드웨어, 지표)이
+강의 데이터셋과 다르므로 숫자끼리 직접 비교하지 마세요.
+
+Example:
+    >>> MODEL_CARDS["BAAI/bge-reranker-v2-m3"].licence
+    'Apache-2.0'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """모델 한 개의 공개 정보.
+
+    Attributes:
+        name: 모델 이름.
+        backend: ``load_reranker`` 의 백엔드 이름.
+        size: 파라미터 수와 구조.
+        licence: 라이선스 (API 는 서비스 약관).
+        korean: 한국어 지원에 대한 공개 정보.
+        price: 과금 단위 (자체 실행이면 "자체 실행(하드웨어 비용)").
+        published: 공개된 성능 수치와 그 조건.
+        source: 출처.
+        checked: 출처를 확인한 날짜.
+    """
+
+    name: str
+    backend: str
+    size: str
+    licence: str
+    korean: str
+    price: str
+    published: str
+    source: str
+    checked: str
+
+
+_SELF_HOSTED = "자체 실행(하드웨어 비용)"
+_CARDS = [
+    ModelCard(
+        "BAAI/bge-reranker-v2-m3",
+        "cross-encoder",
+        "568M, XLM-RoBERTa large (24층, hidden 1024)",
+        "Apache-2.0",
+        "다국어(한국어 포함)",
+        _SELF_HOSTED,
+        "MIRACL 한국어 nDCG@10 73.79 (bge-m3 상위 100개 리랭킹, 리랭킹 전 69.9)",
+        "BAAI FlagEmbedding 저장소의 reranker 결과 표",
+        "2026-11",
+    ),
+    ModelCard(
+        "BAAI/bge-reranker-base",
+        "cross-encoder",
+        "278M, XLM-RoBERTa base, 512토큰",
+        "MIT",
+        "모델 카드: 주로 중국어·영어",
+        _SELF_HOSTED,
+        "한국어 공개 수치 없음",
+        "Hugging Face 모델 카드 BAAI/bge-reranker-base",
+        "2026-11",
+    ),
+    ModelCard(
+        "dragonkue/bge-reranker-v2-m3-ko",
+        "cross-encoder",
+        "568M, bge-reranker-v2-m3 의 한국어 파인튜닝",
+        "Apache-2.0",
+        "한국어 특화",
+        _SELF_HOSTED,
+        "한국어 질문 300개 외부 벤치마크: MRR 0.7697 (리랭커 없이 0.7171), 같은 벤치에서 리랭커 25개 중 11개는 리랭커 없음보다 낮음",
+        "외부 한국어 리랭커 벤치마크 (모델 카드에 인용)",
+        "2026-11",
+    ),
+    ModelCard(
+        "Dongjin-kr/ko-reranker",
+        "cross-encoder",
+        "560M, bge-reranker-large 를 번역된 MS MARCO 로 파인튜닝",
+        "Apache-2.0",
+        "한국어 특화",
+        _SELF_HOSTED,
+        "저자의 평가 세트: MRR 0.87 (리랭커 없이 0.80)",
+        "Hugging Face 모델 카드 Dongjin-kr/ko-reranker",
+        "2026-11",
+    ),
+    ModelCard(
+        "jina-reranker-v2-base-multilingual",
+        "jina",
+        "278M, 최대 1024토큰",
+        "CC-BY-NC-4.0 (가중치, 상업적 이용은 Jina 와 별도 계약) · API 는 유료",
+        "다국어(한국어 포함)",
+        "API: 토큰 단위 과금 / 가중치: 비상업 자체 실행",
+        "MKQA 54.83, BEIR 53.17 (다국어·영어 벤치마크, 한국어만의 수치 아님)",
+        "Hugging Face 모델 카드 jinaai/jina-reranker-v2-base-multilingual",
+        "2026-11",
+    ),
+    ModelCard(
+        "rerank-v3.5",
+        "cohere",
+        "비공개, 문맥 4096토큰",
+        "Cohere 서비스 약관",
+        "다국어(한국어 포함)",
+        "검색 1회 = 질의 1개 + 문서 최대 100개. 체험 키: 분당 10회, 월 1000회",
+        "공개 한국어 수치 없음. rerank-*-v2.0 모델은 2025-03-31 종료",
+        "Cohere 문서 (Rerank, 요금, 모델 종료 공지)",
+        "2026-11",
+    ),
+    ModelCard(
+        "ms-marco-TinyBERT-L-2-v2",
+        "flashrank",
+        "4.4M (약 4MB ONNX)",
+        "Apache-2.0",
+        "영어 전용(MS MARCO)",
+        _SELF_HOSTED,
+        "FlashRank 기본 모델, 한국어 수치 없음",
+        "FlashRank README (PrithivirajDamodaran/FlashRank)",
+        "2026-11",
+    ),
+    ModelCard(
+        "ms-marco-MiniLM-L-12-v2",
+        "flashrank",
+        "33.4M (int8 ONNX 약 34MB)",
+        "Apache-2.0",
+        "영어 전용(MS MARCO)",
+        _SELF_HOSTED,
+        "한국어 수치 없음",
+        "FlashRank README",
+        "2026-11",
+    ),
+    ModelCard(
+        "ms-marco-MultiBERT-L-12",
+        "flashrank",
+        "약 150MB (다국어 BERT)",
+        "Apache-2.0",
+        "'100개 이상 언어' (공개 품질 수치 없음)",
+        _SELF_HOSTED,
+        "공개 품질 수치 없음. 한 공개 한국어 튜토리얼의 출력에서는 한국어 질의에 엉뚱한 문서를 1위로 올림",
+        "FlashRank README",
+        "2026-11",
+    ),
+]
+MODEL_CARDS: dict[str, ModelCard] = {card.name: card for card in _CARDS}
+
+
+def published_table(names: Iterable[str], fields: Iterable[str] = ("size", "licence", "korean", "published")) -> str:
+    """고른 모델들의 공개 정보를 텍스트 표로 만들고, 끝에 출처와 확인 날짜를 붙입니다.
+
+    Raises:
+        ValueError: 모르는 모델 이름 (아는 이름을 알려 줍니다).
+    """
+    names = list(names)
+    unknown = [name for name in names if name not in MODEL_CARDS]
+    if unknown:
+        raise ValueError(f"모르는 모델 {unknown}. 아는 모델: {', '.join(MODEL_CARDS)}")
+    labels = {"size": "크기", "licence": "라이선스", "korean": "한국어", "price": "가격 단위", "published": "공개 수치"}
+    lines = []
+    for name in names:
+        card = MODEL_CARDS[name]
+        lines.append(f"■ {name}")
+        lines += [f"    {labels[field]}: {getattr(card, field)}" for field in fields]
+        lines.append(f"    출처: {card.source} (확인 {card.checked})")
+    return "\n".join(lines)
