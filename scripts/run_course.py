@@ -17,6 +17,8 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
+from course_utils.env import runtime
+
 ROOT = Path(__file__).resolve().parents[1]
 STANDIN_MARK = "[대체 모델 사용]"
 SUMMARY_TAG = "course-summary"
@@ -78,6 +80,7 @@ def print_summary(reports: list[NotebookReport], build: Path, total: float) -> N
     print("\n" + "=" * 72)
     print("reranker-course 실행 요약")
     print("=" * 72)
+    print(runtime().describe())
     for report in reports:
         status = "성공" if not report.error else f"실패: {report.error}"
         print(f"  {report.name:<22} {report.seconds:6.1f}초  {status}")

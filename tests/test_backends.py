@@ -152,3 +152,26 @@ def test_cohere_rejects_a_bad_key_through_the_real_sdk():
     with pytest.raises(cohere.errors.UnauthorizedError):
         client.rerank(model="rerank-v3.5", query=QUERY, documents=PASSAGES)
     assert requests.post(f"{shared_standin_server().url}/v1/rerank", json={}, timeout=10).status_code == 401
+
+
+@pytest.mark.parametrize("backend", ["cross-encoder", "cohere", "jina", "flashrank"])
+def test_bad_and_odd_inputs_on_every_backend(backend):
+    reranker = load_reranker(backend)
+    for query, error in (("", ValueError), ("   ", ValueError), (None, TypeError)):
+        with pytest.raises(error, match="query"):
+            reranker.rank(query, PASSAGES)
+    with pytest.raises(TypeError, match=r"documents\[1\]"):
+        reranker.rank(QUERY, [PASSAGES[0], None])
+    with pytest.raises(ValueError, match="top_n"):
+        reranker.rank(QUERY, PASSAGES, top_n=0)
+    assert len(reranker.rank(QUERY, [])) == 0
+    assert len(reranker.rank(QUERY, PASSAGES, top_n=99)) == len(PASSAGES)
+    twins = reranker.rank(QUERY, [PASSAGES[1], PASSAGES[1]])
+    assert twins[0].score == pytest.approx(twins[1].score, abs=1e-6)
+    assert len(reranker.rank("🐶 강아지 vaccine 接種?", ["🐶🐶", "", "Dog vaccination 강아지 접종"])) == 3
+
+
+def test_flashrank_warns_about_truncated_documents():
+    reranker = load_reranker("flashrank", max_length=64)
+    with pytest.warns(UserWarning, match="max_length=64"):
+        assert len(reranker.rank(QUERY, ["강아지 예방접종 " * 200, "짧은 문서"])) == 2
