@@ -66,15 +66,20 @@ def timed_rerank_run(
 
     Args:
         reranker: ``load_reranker`` 로 만든 리랭커.
-        queries: ``queries[query_id] = text``.
+        queries: ``queries[query_id] = text``. 이 질의들만 리랭킹합니다 (일부만 골라 넘겨도 됩니다).
         candidates: 1단계 run. 후보는 점수 순으로 정렬해 넘깁니다.
         corpus: ``corpus[doc_id] = {"title", "text"}``.
         top_k: 질의마다 1단계 상위 몇 개만 리랭커에 넘길지 (``None`` 이면 전부). CPU 에서는 후보 수가 곧 비용입니다.
     """
+    missing = [query_id for query_id in queries if query_id not in candidates]
+    if missing:
+        raise ValueError(
+            f"candidates 에 없는 질의가 있습니다: {missing[:5]} (queries 의 질의마다 1단계 후보가 필요합니다)."
+        )
     reranked: dict[str, dict[str, float]] = {}
     seconds: list[float] = []
-    for query_id, scores in candidates.items():
-        doc_ids = rank_documents(scores)[:top_k]
+    for query_id in queries:
+        doc_ids = rank_documents(candidates[query_id])[:top_k]
         documents = [
             Document(page_content=document_text(corpus[doc_id]), metadata={"id": doc_id}) for doc_id in doc_ids
         ]

@@ -160,6 +160,9 @@ class RerankServer:
         self.stop()
 
 
+_scorer_lock = threading.Lock()
+
+
 @functools.cache
 def _standin_cross_encoder():
     from sentence_transformers import CrossEncoder
@@ -169,8 +172,18 @@ def _standin_cross_encoder():
     return CrossEncoder(str(build_standin_cross_encoder()), device="cpu")
 
 
+def prepare_standin_scorer() -> None:
+    """대체 크로스 인코더를 (없으면 만들어) 불러 둡니다. 동시에 여러 요청이 와도 한 번만 만듭니다."""
+    with _scorer_lock:
+        _standin_cross_encoder()
+
+
 def _standin_scores(query: str, texts: list[str]) -> list[float]:
-    return [float(score) for score in _standin_cross_encoder().predict([(query, text) for text in texts])]
+    prepare_standin_scorer()
+    return [
+        float(score)
+        for score in _standin_cross_encoder().predict([(query, text) for text in texts], show_progress_bar=False)
+    ]
 
 
 @functools.cache

@@ -513,13 +513,15 @@ class CrossEncoderBackend(Reranker):
             )
         elif model in REMOTE_CODE_MODELS:
             model_kwargs["trust_remote_code"] = True
-        if rt.device == "cuda":
-            model_kwargs["model_kwargs"] = {"torch_dtype": "float16"}  # GPU 에서는 fp16 이 빠르고 점수 차이는 작습니다.
         self.max_length = model_kwargs["max_length"]
         self._encoder = HuggingFaceCrossEncoder(model_name=source, model_kwargs=model_kwargs)
+        if rt.device == "cuda":
+            # GPU 에서는 fp16 이 빠르고 점수 차이는 작습니다. .half() 는 transformers 판에 상관없이 같습니다.
+            self._encoder.client.half()
 
     def _score(self, query: str, texts: list[str]) -> list[float]:
-        lengths = self._encoder.client.tokenizer([query] * len(texts), texts)["input_ids"]
+        # 길이만 세므로 자르지 않고, 모델 한도를 넘는다는 토크나이저의 안내도 끕니다 (잘림 경고는 아래에서 냅니다).
+        lengths = self._encoder.client.tokenizer([query] * len(texts), texts, verbose=False)["input_ids"]
         _warn_truncated([i for i, ids in enumerate(lengths) if len(ids) > self.max_length], self.max_length)
         pairs = [(query, text) for text in texts]
         scores = self._encoder.client.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
@@ -548,13 +550,15 @@ API_TIMEOUT_S = 30.0
 def _api_credentials(secret_names: Sequence[str], api_key: str | None, replaces: str) -> tuple[str, str | None, bool]:
     """(키, base_url, 대체 여부). 키가 없거나 오프라인이 강제되면 로컬 대체 API 서버를 씁니다."""
     from .env import get_secret
-    from .rerank_server import shared_standin_server
+    from .rerank_server import prepare_standin_scorer, shared_standin_server
     from .standins import announce_standin
 
     key = api_key or next((value for name in secret_names if (value := get_secret(name))), None)
     if key and not runtime().forced_offline:
         return key, None, False
     server = shared_standin_server()
+    # 대체 모델을 지금 준비해 둡니다. 첫 API 요청 안에서 만들면 요청 제한 시간(30초)을 넘길 수 있습니다.
+    prepare_standin_scorer()
     reason = "오프라인이 강제되었습니다" if key else f"{secret_names[0]} 가 없습니다"
     announce_standin(replaces, f"로컬 리랭크 API 서버({server.url}, 강의용 작은 크로스 인코더)", reason)
     return server.api_key, server.url, True

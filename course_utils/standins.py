@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import html
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -133,6 +134,8 @@ _TRAIN_MAX_LENGTH = 128
 _LEARNING_RATE = 2e-3
 _WARMUP_STEPS = 50
 _SEED = 0
+#: 같은 프로세스의 여러 스레드(예: 로컬 API 서버의 첫 요청들)가 동시에 학습을 시작하지 않게 합니다.
+_BUILD_LOCK = threading.Lock()
 
 
 def standin_tokenizer():
@@ -236,21 +239,27 @@ def build_standin_cross_encoder(cache_dir: Path | None = None) -> Path:
     1분 안팎이 걸리며 ``<캐시>/standins/`` 에 저장됩니다. 이 모델은 라이브러리 경로(sentence-transformers,
     FlashRank ONNX, 리랭크 API)를 오프라인으로 돌리기 위한 것으로, 실제 리랭커의 품질을 보여 주지 않습니다.
     """
-    import shutil
+    import os
     import tempfile
 
     from .env import runtime
 
     root = (cache_dir or runtime().cache_dir) / "standins"
     folder = root / STANDIN_CROSS_ENCODER_VERSION
-    if (folder / "config.json").is_file():
-        return folder
-    root.mkdir(parents=True, exist_ok=True)
-    print("강의용 대체 크로스 인코더를 만드는 중입니다 (처음 한 번, 2코어 CPU에서 1분 안팎)...", flush=True)
-    with tempfile.TemporaryDirectory(dir=root) as scratch:
-        _train_standin(Path(scratch) / "model")
-        # 다 만든 뒤에 옮겨서, 중간에 멈춰도 반쯤 만든 폴더가 남지 않게 합니다.
-        shutil.move(str(Path(scratch) / "model"), folder)
+    with _BUILD_LOCK:
+        if (folder / "config.json").is_file():
+            return folder
+        root.mkdir(parents=True, exist_ok=True)
+        print("강의용 대체 크로스 인코더를 만드는 중입니다 (처음 한 번, 2코어 CPU에서 1분 안팎)...", flush=True)
+        with tempfile.TemporaryDirectory(dir=root) as scratch:
+            _train_standin(Path(scratch) / "model")
+            # 다 만든 뒤 한 번에 이름을 바꿔, 중간에 멈춰도 반쯤 만든 폴더가 남지 않게 합니다.
+            # 다른 프로세스가 먼저 끝냈다면(폴더가 이미 있음) 그 결과를 씁니다: 같은 방법으로 만든 같은 모델입니다.
+            try:
+                os.rename(Path(scratch) / "model", folder)
+            except OSError:
+                if not (folder / "config.json").is_file():
+                    raise
     return folder
 
 
