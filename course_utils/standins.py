@@ -26,8 +26,8 @@ def announce_standin(replaces: str, standin: str, reason: str) -> None:
         return
     _announced.add(replaces)
     text = (
-        f"[대체 모델 사용] {replaces} 대신 {standin} 을(를) 씁니다. 이유: {reason}. "
-        f"이 대체 모델의 점수와 순위는 {replaces} 의 결과가 아닙니다."
+        f"[대체 모델 사용] {replaces} 대신 {standin}을(를) 씁니다. 이유: {reason}. "
+        f"이 대체 모델의 점수와 순위는 {replaces}의 결과가 아닙니다."
     )
     try:
         from IPython import get_ipython
