@@ -65,3 +65,30 @@ def is_close(actual: object, expected: float, tolerance: float = 1e-6) -> bool:
         and not isinstance(actual, bool)
         and math.isclose(actual, expected, abs_tol=tolerance)
     )
+
+
+def pipeline_problem(answer: object, compressor_type: type | None = None) -> str | None:
+    """답이 ``ContextualCompressionRetriever`` 이고, 주면 압축기가 ``compressor_type`` 인지 확인합니다."""
+    from langchain_classic.retrievers import ContextualCompressionRetriever
+
+    if not isinstance(answer, ContextualCompressionRetriever):
+        return f"ContextualCompressionRetriever 를 넣어야 합니다 (받은 값: {type(answer).__name__})."
+    compressor = answer.base_compressor
+    if compressor_type is not None and not isinstance(compressor, compressor_type):
+        return (
+            f"압축기가 {compressor_type.__module__}.{compressor_type.__name__} 여야 합니다 "
+            f"(받은 값: {type(compressor).__name__}). reranker.as_compressor(...) 를 쓰세요."
+        )
+    return None
+
+
+def returned_documents_problem(documents: list, top_n: int) -> str | None:
+    """파이프라인이 돌려준 문서가 ``top_n`` 개이고, 점수(``relevance_score``)가 내림차순인지 확인합니다."""
+    if len(documents) != top_n:
+        return f"top_n={top_n} 으로 문서 {top_n}개가 나와야 하는데 {len(documents)}개가 나왔습니다."
+    scores = [document.metadata.get("relevance_score") for document in documents]
+    if None in scores:
+        return "각 문서의 metadata 에 relevance_score 가 있어야 합니다 (리랭커의 as_compressor 를 쓰세요)."
+    if scores != sorted(scores, reverse=True):
+        return f"문서가 점수 내림차순이어야 합니다 (받은 점수: {scores})."
+    return None

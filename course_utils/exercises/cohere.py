@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from . import Exercise, is_close
+from . import Exercise, is_close, pipeline_problem, returned_documents_problem
 
 #: Cohere 과금: 검색 단위(search unit) 1개 = 질의 1개 + 문서 최대 100개.
 DOCUMENTS_PER_SEARCH_UNIT = 100
@@ -117,28 +117,14 @@ def _check_ranking(answer: object) -> str | None:
 
 
 def _check_pipeline(answer: object) -> str | None:
-    from langchain_classic.retrievers import ContextualCompressionRetriever
     from langchain_cohere import CohereRerank
 
-    if not isinstance(answer, ContextualCompressionRetriever):
-        return f"ContextualCompressionRetriever 를 넣어야 합니다 (받은 값: {type(answer).__name__})."
-    compressor = answer.base_compressor
-    if not isinstance(compressor, CohereRerank):
-        return (
-            "압축기가 langchain_cohere 의 CohereRerank 여야 합니다 "
-            f"(받은 값: {type(compressor).__module__}.{type(compressor).__name__})."
-        )
-    if compressor.model in RETIRED_MODELS:
-        return f"{compressor.model} 은(는) 2025년에 종료된 모델입니다. rerank-v3.5 나 v4 모델을 쓰세요."
-    documents = answer.invoke(_LIVE_QUERY)
-    if len(documents) != 2:
-        return f"top_n=2 로 문서 2개가 나와야 하는데 {len(documents)}개가 나왔습니다."
-    scores = [document.metadata.get("relevance_score") for document in documents]
-    if None in scores:
-        return "각 문서의 metadata 에 relevance_score 가 있어야 합니다."
-    if scores != sorted(scores, reverse=True):
-        return f"문서가 점수 내림차순이어야 합니다 (받은 점수: {scores})."
-    return None
+    problem = pipeline_problem(answer, CohereRerank)
+    if problem:
+        return problem
+    if answer.base_compressor.model in RETIRED_MODELS:
+        return f"{answer.base_compressor.model} 은(는) 2025년에 종료된 모델입니다. rerank-v3.5 나 v4 모델을 쓰세요."
+    return returned_documents_problem(answer.invoke(_LIVE_QUERY), 2)
 
 
 q1 = Exercise(

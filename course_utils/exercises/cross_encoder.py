@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from . import Exercise, is_close
+from . import Exercise, is_close, pipeline_problem, returned_documents_problem
 
 #: 문제 1에서 다시 세우는 질의 (말을 바꿔 쓴 질문형 질의).
 Q1_QUERY_ID = "pet-t06"
@@ -88,27 +88,20 @@ def _check_to_logit(answer: object) -> str | None:
 
 
 def _check_pipeline(answer: object) -> str | None:
-    from langchain_classic.retrievers import ContextualCompressionRetriever
     from langchain_classic.retrievers.document_compressors import CrossEncoderReranker
 
-    if not isinstance(answer, ContextualCompressionRetriever):
-        return f"ContextualCompressionRetriever 를 넣어야 합니다 (받은 값: {type(answer).__name__})."
-    compressor = answer.base_compressor
-    if not isinstance(compressor, CrossEncoderReranker):
-        return (
-            "base_compressor 가 크로스 인코더 압축기가 아닙니다 "
-            f"({type(compressor).__name__}). reranker.as_compressor(...) 를 쓰세요."
-        )
+    problem = pipeline_problem(answer, CrossEncoderReranker)
+    if problem:
+        return problem
     candidates = answer.base_retriever.invoke(Q4_QUERY)
     if len(candidates) != Q4_CANDIDATES:
         return f"1단계 검색기가 후보 {Q4_CANDIDATES}개를 돌려줘야 하는데 {len(candidates)}개를 돌려줍니다 (k 를 확인하세요)."
     documents = answer.invoke(Q4_QUERY)
-    if len(documents) != Q4_TOP_N:
-        return f"top_n={Q4_TOP_N} 으로 문서 {Q4_TOP_N}개가 나와야 하는데 {len(documents)}개가 나왔습니다."
-    if not all("relevance_score" in document.metadata for document in documents):
-        return "각 문서의 metadata 에 relevance_score 가 있어야 합니다 (reranker.as_compressor 를 쓰세요)."
+    problem = returned_documents_problem(documents, Q4_TOP_N)
+    if problem:
+        return problem
     # 같은 모델로 후보 전체의 점수를 다시 매겨, 돌려준 문서가 정말 상위 4개인지 확인합니다.
-    scores = compressor.model.score([(Q4_QUERY, document.page_content) for document in candidates])
+    scores = answer.base_compressor.model.score([(Q4_QUERY, document.page_content) for document in candidates])
     best = sorted(scores, reverse=True)[:Q4_TOP_N]
     returned = [document.metadata["relevance_score"] for document in documents]
     if not all(math.isclose(got, want, abs_tol=1e-5) for got, want in zip(returned, best, strict=True)):

@@ -6,7 +6,7 @@ import functools
 from collections.abc import Mapping
 from pathlib import Path
 
-from . import Exercise
+from . import Exercise, pipeline_problem, returned_documents_problem
 
 KOREAN_MODEL = "ms-marco-MultiBERT-L-12"
 ENGLISH_MODELS = ("ms-marco-TinyBERT-L-2-v2", "ms-marco-MiniLM-L-12-v2")
@@ -173,14 +173,12 @@ def _check_broken_by_reranker(answer: object) -> str | None:
 
 
 def _check_pipeline(answer: object) -> str | None:
-    from langchain_classic.retrievers import ContextualCompressionRetriever
     from langchain_community.document_compressors import FlashrankRerank
 
-    if not isinstance(answer, ContextualCompressionRetriever):
-        return f"ContextualCompressionRetriever 를 넣어야 합니다 (받은 값: {type(answer).__name__})."
+    problem = pipeline_problem(answer, FlashrankRerank)
+    if problem:
+        return problem
     compressor = answer.base_compressor
-    if not isinstance(compressor, FlashrankRerank):
-        return f"압축기가 FlashrankRerank 가 아닙니다 (받은 값: {type(compressor).__name__}). as_compressor 를 쓰세요."
     if not _inside_course_folders(compressor.client.model_dir):
         return (
             f"압축기가 {compressor.client.model_dir} 의 모델을 씁니다. 강의 캐시의 모델을 쓰도록 "
@@ -188,12 +186,7 @@ def _check_pipeline(answer: object) -> str | None:
         )
     if compressor.model != KOREAN_MODEL:
         return f"한국어에 쓸 다국어 모델({KOREAN_MODEL})의 압축기가 아닙니다 (받은 모델: {compressor.model})."
-    documents = answer.invoke("강아지 예방접종은 언제 시작하나요?")
-    if len(documents) != 4:
-        return f"top_n=4 로 문서 4개가 나와야 하는데 {len(documents)}개가 나왔습니다."
-    if not all("relevance_score" in document.metadata for document in documents):
-        return "각 문서의 metadata 에 relevance_score 가 있어야 합니다."
-    return None
+    return returned_documents_problem(answer.invoke("강아지 예방접종은 언제 시작하나요?"), 4)
 
 
 q1 = Exercise(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import Exercise, is_close
+from . import Exercise, is_close, pipeline_problem, returned_documents_problem
 
 
 def _bm25_recall_at_5() -> float:
@@ -44,16 +44,9 @@ def _check_reciprocal_rank(answer: object) -> str | None:
 
 
 def _check_pipeline(answer: object) -> str | None:
-    from langchain_classic.retrievers import ContextualCompressionRetriever
-
-    if not isinstance(answer, ContextualCompressionRetriever):
-        return f"ContextualCompressionRetriever 를 넣어야 합니다 (받은 값: {type(answer).__name__})."
-    documents = answer.invoke("강아지 예방접종은 언제 시작하나요?")
-    if len(documents) != 2:
-        return f"top_n=2 로 문서 2개가 나와야 하는데 {len(documents)}개가 나왔습니다."
-    if not all("relevance_score" in document.metadata for document in documents):
-        return "각 문서의 metadata 에 relevance_score 가 있어야 합니다 (리랭커의 as_compressor 를 쓰세요)."
-    return None
+    return pipeline_problem(answer) or returned_documents_problem(
+        answer.invoke("강아지 예방접종은 언제 시작하나요?"), 2
+    )
 
 
 q1 = Exercise(
