@@ -20,10 +20,12 @@ Example:
 from __future__ import annotations
 
 import atexit
+import collections
 import functools
 import json
 import secrets
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from http import HTTPStatus
@@ -33,6 +35,8 @@ ScoreFunction = Callable[[str, list[str]], list[float]]
 #: 한 요청에 받는 최대 문서 수 (Cohere 와 같은 한도). 지나치게 큰 요청으로 서버가 멈추지 않게 합니다.
 MAX_DOCUMENTS = 1000
 MAX_BODY_BYTES = 10 * 1024 * 1024
+#: 장애 주입(fault injection)에 쓸 수 있는 이름. 수업과 테스트에서 API 가 실패하는 모습을 재현합니다.
+FAULTS = ("401", "403", "429", "500", "503", "slow", "malformed")
 
 
 class RequestError(Exception):
@@ -79,10 +83,37 @@ class _Handler(BaseHTTPRequestHandler):
         # Cohere 는 {"message"}, Jina 는 {"detail"} 로 오류를 알립니다.
         self._send(status, {"detail": message} if jina_shape else {"message": message})
 
+    def _apply_fault(self, fault: str, jina_shape: bool) -> bool:
+        """주입된 장애를 흉내 냅니다. 요청을 여기서 끝냈으면 ``True``."""
+        if fault == "slow":
+            time.sleep(self.server.slow_seconds)
+            return False
+        if fault == "malformed":
+            data = b'{"results": [ this is not json'
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return True
+        status = HTTPStatus(int(fault))
+        payload = json.dumps({"detail" if jina_shape else "message": f"injected fault {fault}"}).encode()
+        self.send_response(status)
+        if status == HTTPStatus.TOO_MANY_REQUESTS:
+            self.send_header("Retry-After", str(self.server.retry_after_seconds))
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+        return True
+
     def do_POST(self) -> None:
         jina_shape = self.path.rstrip("/") == "/v1/rerank"
         if self.path.rstrip("/") not in ("/v1/rerank", "/v2/rerank"):
             self._error(HTTPStatus.NOT_FOUND, f"unknown path {self.path}; use /v2/rerank or /v1/rerank", jina_shape)
+            return
+        fault = self.server.next_fault()
+        if fault and self._apply_fault(fault, jina_shape):
             return
         if self.headers.get("Authorization", "") != f"Bearer {self.server.api_key}":
             self._error(HTTPStatus.UNAUTHORIZED, "invalid or missing bearer token", jina_shape)
@@ -120,6 +151,14 @@ class _Server(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         self.score_fn = score_fn
         self.api_key = api_key
+        self.faults: collections.deque[str] = collections.deque()
+        self.faults_lock = threading.Lock()
+        self.slow_seconds = 5.0
+        self.retry_after_seconds = 1
+
+    def next_fault(self) -> str | None:
+        with self.faults_lock:
+            return self.faults.popleft() if self.faults else None
 
 
 class RerankServer:
@@ -134,6 +173,21 @@ class RerankServer:
         self.api_key = api_key or secrets.token_urlsafe(16)
         self._server = _Server(("127.0.0.1", 0), score_fn or _standin_scores, self.api_key)
         self._thread: threading.Thread | None = None
+
+    def inject_faults(self, *faults: str, slow_seconds: float = 5.0, retry_after_seconds: int = 1) -> None:
+        """다음 요청들에 차례로 장애를 냅니다 (하나에 하나씩, 다 쓰면 정상으로 돌아옴).
+
+        Args:
+            faults: ``FAULTS`` 의 이름들. ``"429"`` 는 ``Retry-After`` 헤더를, ``"slow"`` 는 ``slow_seconds`` 만큼
+                늦은 정상 응답을, ``"malformed"`` 는 JSON 이 아닌 200 응답을 냅니다.
+        """
+        unknown = [fault for fault in faults if fault not in FAULTS]
+        if unknown:
+            raise ValueError(f"알 수 없는 장애 {unknown}. 쓸 수 있는 장애: {', '.join(FAULTS)}")
+        with self._server.faults_lock:
+            self._server.faults.extend(faults)
+        self._server.slow_seconds = slow_seconds
+        self._server.retry_after_seconds = retry_after_seconds
 
     @property
     def url(self) -> str:

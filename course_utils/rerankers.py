@@ -19,6 +19,7 @@ import functools
 import html
 import itertools
 import math
+import time
 import warnings
 from abc import ABC, abstractmethod
 from collections import Counter
@@ -270,7 +271,8 @@ def load_reranker(backend: str, model: str | None = None, **options) -> Reranker
     model = spec.default_model if model is None else model
     if not isinstance(model, str) or not model.strip():
         raise ValueError(f"model 은 비어 있지 않은 문자열이어야 합니다 (받은 값: {model!r}).")
-    if model not in spec.models and not spec.extra_models_allowed:
+    # 자체 호스팅 서버(base_url)는 그 서버가 정한 모델 이름을 씁니다.
+    if model not in spec.models and not spec.extra_models_allowed and options.get("base_url") is None:
         raise ValueError(
             f"backend '{backend}' 에 없는 model '{model}' 입니다. 쓸 수 있는 model: {', '.join(spec.models)}"
         )
@@ -545,15 +547,65 @@ def _warn_truncated(positions: Sequence[int], max_length: int) -> None:
 
 #: 모든 API 호출의 제한 시간(초). 네트워크가 멈춰도 셀이 끝없이 기다리지 않게 합니다.
 API_TIMEOUT_S = 30.0
+#: 429·5xx 에 다시 보내는 최대 횟수와 기다림의 상한. 끝없이 재시도하지 않습니다.
+API_MAX_RETRIES = 3
+API_BACKOFF_BASE_S = 1.0
+API_MAX_WAIT_S = 20.0
 
 
-def _api_credentials(secret_names: Sequence[str], api_key: str | None, replaces: str) -> tuple[str, str | None, bool]:
-    """(키, base_url, 대체 여부). 키가 없거나 오프라인이 강제되면 로컬 대체 API 서버를 씁니다."""
+class RerankAPIError(RuntimeError):
+    """리랭크 API 호출이 실패했을 때: 무엇이 일어났고 무엇을 하면 되는지 한국어로 알려 줍니다.
+
+    Attributes:
+        kind: ``"auth"``, ``"rate_limit"``, ``"server"``, ``"timeout"``, ``"connection"``, ``"malformed"``, ``"request"``.
+        status: HTTP 상태 코드 (응답이 없었으면 ``None``).
+    """
+
+    def __init__(self, message: str, kind: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+
+
+def _api_failure(service: str, secret_name: str, kind: str, status: int | None = None) -> RerankAPIError:
+    code = f" (HTTP {status})" if status else ""
+    offline_hint = f"키 없이 실습하려면 {secret_name} 를 비우거나 RERANK_COURSE_OFFLINE=1 로 강의의 대체 서버를 쓰세요."
+    messages = {
+        "auth": f"{service} API 가 키를 받아 주지 않았습니다{code}. {secret_name} 값이 맞는지, 만료되지 않았는지 확인하세요. {offline_hint}",
+        "rate_limit": f"{service} API 의 호출 한도를 넘었습니다{code}. 정해진 횟수만큼 기다렸다 다시 보냈지만 계속 거절되었습니다. "
+        "1분쯤 기다린 뒤 다시 실행하고, 후보를 한 요청에 모으거나(배치) 결과를 캐시해 호출 수를 줄이세요.",
+        "server": f"{service} API 서버에 오류가 났습니다{code}. 정해진 횟수만큼 다시 보냈지만 실패했습니다. 잠시 뒤 다시 실행하세요. {offline_hint}",
+        "timeout": f"{service} API 가 제한 시간 안에 답하지 않았습니다. 네트워크를 확인하고 다시 실행하세요. {offline_hint}",
+        "connection": f"{service} API 에 연결할 수 없습니다. 인터넷 연결(또는 base_url 주소)을 확인하세요. {offline_hint}",
+        "malformed": f"{service} API 의 응답을 읽을 수 없습니다{code}. 주소가 리랭크 API 가 맞는지 확인하세요.",
+        "request": f"{service} API 가 요청을 거절했습니다{code}. 모델 이름과 입력(질의, 문서)을 확인하세요.",
+    }
+    return RerankAPIError(messages[kind], kind, status)
+
+
+def _kind_of_status(status: int) -> str:
+    if status in (401, 403):
+        return "auth"
+    if status == 429:
+        return "rate_limit"
+    if status >= 500:
+        return "server"
+    return "malformed" if 200 <= status < 300 else "request"
+
+
+def _api_credentials(
+    secret_names: Sequence[str], api_key: str | None, base_url: str | None, replaces: str
+) -> tuple[str, str | None, bool]:
+    """(키, base_url, 대체 여부). ``base_url`` 을 주면 그 서버(자체 호스팅)로, 키가 없거나 오프라인이 강제되면
+    로컬 대체 API 서버로 보냅니다."""
     from .env import get_secret
     from .rerank_server import prepare_standin_scorer, shared_standin_server
     from .standins import announce_standin
 
     key = api_key or next((value for name in secret_names if (value := get_secret(name))), None)
+    if base_url is not None:
+        # vLLM 같은 자체 호스팅 서버는 키를 검사하지 않을 수 있어, 키가 없으면 자리표시 값을 보냅니다.
+        return key or "no-key", base_url.rstrip("/"), False
     if key and not runtime().forced_offline:
         return key, None, False
     server = shared_standin_server()
@@ -562,6 +614,35 @@ def _api_credentials(secret_names: Sequence[str], api_key: str | None, replaces:
     reason = "오프라인이 강제되었습니다" if key else f"{secret_names[0]} 가 없습니다"
     announce_standin(replaces, f"로컬 리랭크 API 서버({server.url}, 강의용 작은 크로스 인코더)", reason)
     return server.api_key, server.url, True
+
+
+@functools.cache
+def _course_cohere_rerank_class():
+    """``langchain_cohere.CohereRerank`` 에 두 가지만 더한 하위 클래스 (LangChain 경로는 그대로):
+    실패를 ``RerankAPIError`` 로 바꾸고, ``max_tokens_per_doc`` 을 파이프라인 요청에도 넣습니다."""
+    import httpx
+    from cohere.core.api_error import ApiError
+    from langchain_cohere import CohereRerank
+
+    class CourseCohereRerank(CohereRerank):
+        max_tokens_per_doc: int | None = None
+
+        def rerank(self, documents, query, **kwargs):
+            kwargs.setdefault("max_tokens_per_doc", self.max_tokens_per_doc)
+            if kwargs["max_tokens_per_doc"] is None:
+                del kwargs["max_tokens_per_doc"]
+            # cohere SDK 가 429·5xx 를 Retry-After 에 맞춰 최대 2번 다시 보낸 뒤에도 실패하면 여기로 옵니다.
+            try:
+                return super().rerank(documents, query, **kwargs)
+            except ApiError as error:
+                status = error.status_code or 0
+                raise _api_failure("Cohere", "COHERE_API_KEY", _kind_of_status(status), status) from None
+            except httpx.TimeoutException:
+                raise _api_failure("Cohere", "COHERE_API_KEY", "timeout") from None
+            except httpx.TransportError:
+                raise _api_failure("Cohere", "COHERE_API_KEY", "connection") from None
+
+    return CourseCohereRerank
 
 
 @register_backend(
@@ -576,38 +657,48 @@ class CohereBackend(Reranker):
     로컬 대체 서버(``/v2/rerank``)로 요청을 보냅니다. 점수는 0–1 관련도입니다.
 
     Args:
-        model: Cohere 리랭크 모델 이름.
+        model: Cohere 리랭크 모델 이름 (자체 호스팅 서버라면 그 서버의 모델 이름).
         api_key: 직접 넘기는 키 (보통은 ``get_secret`` 이 환경 변수나 Colab 보안 비밀에서 읽습니다).
+        base_url: Cohere v2 모양의 자체 호스팅 서버 주소 (예: vLLM ``http://호스트:8000``).
         max_tokens_per_doc: 문서 하나에서 읽을 최대 토큰 수 (넘으면 서버가 자릅니다).
+        timeout: 요청 하나의 제한 시간(초). 429·5xx 는 SDK 가 최대 2번 다시 보냅니다.
     """
 
-    def __init__(self, model: str, api_key: str | None = None, max_tokens_per_doc: int = 4096) -> None:
+    def __init__(
+        self,
+        model: str,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        max_tokens_per_doc: int = 4096,
+        timeout: float = API_TIMEOUT_S,
+    ) -> None:
         import cohere
 
+        if model.endswith("-v2.0"):
+            raise ValueError(f"model '{model}' 은(는) 2025-04-30 에 종료된 모델입니다. rerank-v3.5 이후 모델을 쓰세요.")
         self.model = model
-        self.device = "api"
         self.max_tokens_per_doc = _check_positive("max_tokens_per_doc", max_tokens_per_doc)
-        key, base_url, self.is_standin = _api_credentials(("COHERE_API_KEY", "CO_API_KEY"), api_key, f"Cohere {model}")
-        if self.is_standin:
-            self.device = "로컬 API"
-        client = cohere.ClientV2(api_key=key, base_url=base_url, timeout=API_TIMEOUT_S, client_name="reranker-course")
-        self._client = client
+        key, url, self.is_standin = _api_credentials(
+            ("COHERE_API_KEY", "CO_API_KEY"), api_key, base_url, f"Cohere {model}"
+        )
+        self.device = "로컬 API" if self.is_standin else ("자체 호스팅 API" if base_url else "api")
+        self._client = cohere.ClientV2(api_key=key, base_url=url, timeout=timeout, client_name="reranker-course")
 
     def _compressor(self, top_n: int | None):
-        from langchain_cohere import CohereRerank
-
-        return CohereRerank(client=self._client, model=self.model, top_n=top_n)
+        return _course_cohere_rerank_class()(
+            client=self._client, model=self.model, top_n=top_n, max_tokens_per_doc=self.max_tokens_per_doc
+        )
 
     def _score(self, query: str, texts: list[str]) -> list[float]:
-        results = self._compressor(None).rerank(texts, query, top_n=None, max_tokens_per_doc=self.max_tokens_per_doc)
-        return _scores_by_index(results, len(texts))
+        return _scores_by_index(self._compressor(None).rerank(texts, query, top_n=None), len(texts))
 
     def as_compressor(self, top_n: int = 3) -> BaseDocumentCompressor:
         return self._compressor(_check_positive("top_n", top_n))
 
 
 class _TimeoutSession:
-    """``JinaRerank`` 의 requests 세션 대신 씁니다: 모든 요청에 제한 시간을 걸고, 대체 서버로 보낼 주소를 바꿉니다."""
+    """``JinaRerank`` 의 requests 세션 대신 씁니다: 모든 요청에 제한 시간을 걸고, 429·5xx 는 ``Retry-After`` 를
+    따라 정해진 횟수만 다시 보내며, 실패는 ``RerankAPIError`` 로 바꿉니다. ``base_url`` 을 주면 그 서버로 보냅니다."""
 
     def __init__(self, api_key: str, base_url: str | None, timeout: float = API_TIMEOUT_S) -> None:
         import requests
@@ -619,11 +710,36 @@ class _TimeoutSession:
         self._base_url = base_url
         self._timeout = timeout
 
+    def _wait_seconds(self, response, attempt: int) -> float:
+        retry_after = response.headers.get("Retry-After", "")
+        wait = float(retry_after) if retry_after.strip().isdigit() else API_BACKOFF_BASE_S * 2**attempt
+        return min(wait, API_MAX_WAIT_S)
+
     def post(self, url: str, **kwargs):
+        import requests
+
         if self._base_url is not None:
             url = f"{self._base_url}/v1/rerank"
         kwargs.setdefault("timeout", self._timeout)
-        return self._session.post(url, **kwargs)
+        for attempt in range(API_MAX_RETRIES + 1):
+            try:
+                response = self._session.post(url, **kwargs)
+            except requests.Timeout:
+                raise _api_failure("Jina", "JINA_API_KEY", "timeout") from None
+            except requests.ConnectionError:
+                raise _api_failure("Jina", "JINA_API_KEY", "connection") from None
+            kind = _kind_of_status(response.status_code) if response.status_code != 200 else None
+            if kind in ("rate_limit", "server") and attempt < API_MAX_RETRIES:
+                time.sleep(self._wait_seconds(response, attempt))
+                continue
+            if kind:
+                raise _api_failure("Jina", "JINA_API_KEY", kind, response.status_code)
+            try:
+                response.json()
+            except ValueError:
+                raise _api_failure("Jina", "JINA_API_KEY", "malformed", response.status_code) from None
+            return response
+        raise AssertionError("unreachable: the loop returns or raises")
 
 
 @register_backend(
@@ -637,16 +753,22 @@ class JinaBackend(Reranker):
     """Jina Reranker API. ``JINA_API_KEY`` 가 없으면 같은 ``JinaRerank`` 클래스가 로컬 대체 서버(``/v1/rerank``)로
     요청을 보냅니다. 같은 공개 가중치를 내 컴퓨터에서 돌리려면
     ``load_reranker("cross-encoder", "jinaai/jina-reranker-v2-base-multilingual")`` 을 쓰세요 (CC-BY-NC-4.0).
+
+    Args:
+        model: Jina 리랭크 모델 이름 (자체 호스팅 서버라면 그 서버의 모델 이름).
+        api_key: 직접 넘기는 키.
+        base_url: Jina·vLLM ``/v1/rerank`` 모양의 자체 호스팅 서버 주소.
+        timeout: 요청 하나의 제한 시간(초).
     """
 
-    def __init__(self, model: str, api_key: str | None = None) -> None:
+    def __init__(
+        self, model: str, api_key: str | None = None, base_url: str | None = None, timeout: float = API_TIMEOUT_S
+    ) -> None:
         self.model = model
-        self.device = "api"
-        key, base_url, self.is_standin = _api_credentials(("JINA_API_KEY",), api_key, f"Jina {model}")
-        if self.is_standin:
-            self.device = "로컬 API"
+        key, url, self.is_standin = _api_credentials(("JINA_API_KEY",), api_key, base_url, f"Jina {model}")
+        self.device = "로컬 API" if self.is_standin else ("자체 호스팅 API" if base_url else "api")
         self._key = key
-        self._session = _TimeoutSession(key, base_url)
+        self._session = _TimeoutSession(key, url, timeout=timeout)
 
     def _compressor(self, top_n: int | None):
         from langchain_community.document_compressors import JinaRerank

@@ -144,3 +144,38 @@ def test_readme_starts_with_the_two_commands_and_links_every_notebook():
 def test_ci_runs_the_readme_test_command():
     script = (ROOT / ".ci" / "run").read_text(encoding="utf-8")
     assert re.search(r"^make test$", script, re.M) and "set -euo pipefail" in script
+
+
+KEY_PATTERNS = {
+    "OpenAI": r"sk-(?:proj-)?[A-Za-z0-9_-]{20,}",
+    "Hugging Face": r"hf_[A-Za-z0-9]{30,}",
+    "Jina": r"jina_[A-Za-z0-9]{30,}",
+    "AWS": r"AKIA[0-9A-Z]{16}",
+    "private key": r"-----BEGIN [A-Z ]*PRIVATE KEY-----",
+    "key assignment": r"(?i)(?:cohere|co|jina|openai|hf)_api_key\s*[=:]\s*[\"'][A-Za-z0-9_\-]{20,}[\"']",
+}
+
+
+def test_no_api_keys_are_committed():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    found = []
+    for name in tracked:
+        path = ROOT / name
+        if not path.is_file() or path.suffix in {".safetensors", ".onnx", ".png"}:
+            continue
+        text = path.read_text(encoding="utf-8", errors="ignore")
+        found += [f"{name}: {label}" for label, pattern in KEY_PATTERNS.items() if re.search(pattern, text)]
+    assert not found, found
+
+
+@pytest.mark.parametrize(
+    "sample",
+    [
+        "sk-proj-Ab3dEf6hIj9kLm2nOp5qRs8tUv",
+        "hf_AbCdEfGhIjKlMnOpQrStUvWxYz0123456789",
+        'COHERE_API_KEY = "AbCdEfGhIjKlMnOpQrStUvWxYz01"',
+        "jina_0123456789abcdef0123456789abcdef",
+    ],
+)
+def test_key_patterns_catch_real_looking_keys(sample):
+    assert any(re.search(pattern, sample) for pattern in KEY_PATTERNS.values())
