@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 from langchain_core.documents import Document
@@ -41,8 +42,6 @@ def metrics_table(rows: Mapping[str, Mapping[str, float]], digits: int = 3) -> s
 
 def _display_width(text: str) -> int:
     """한글 등 전각 문자는 고정폭 글꼴에서 두 칸을 차지합니다."""
-    import unicodedata
-
     return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in text)
 
 

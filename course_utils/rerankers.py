@@ -450,8 +450,9 @@ def _resolve_hub_model(model: str) -> tuple[str, bool]:
     return model, runtime().online
 
 
-def _scored_cross_encoder_reranker(encoder, top_n: int) -> BaseDocumentCompressor:
-    """LangChain ``CrossEncoderReranker`` 에 점수 기록만 더한 압축기를 만듭니다.
+@functools.cache
+def _scored_cross_encoder_reranker_class():
+    """LangChain ``CrossEncoderReranker`` 에 점수 기록만 더한 하위 클래스.
 
     원래 클래스는 순서만 바꾸고 점수를 버리므로, 다른 백엔드처럼 ``metadata["relevance_score"]`` 를 남기게 합니다.
     """
@@ -472,7 +473,7 @@ def _scored_cross_encoder_reranker(encoder, top_n: int) -> BaseDocumentCompresso
                 for position in order
             ]
 
-    return ScoredCrossEncoderReranker(model=encoder, top_n=top_n)
+    return ScoredCrossEncoderReranker
 
 
 @register_backend(
@@ -530,7 +531,7 @@ class CrossEncoderBackend(Reranker):
         return [float(score) for score in scores]
 
     def as_compressor(self, top_n: int = 3) -> BaseDocumentCompressor:
-        return _scored_cross_encoder_reranker(self._encoder, _check_positive("top_n", top_n))
+        return _scored_cross_encoder_reranker_class()(model=self._encoder, top_n=_check_positive("top_n", top_n))
 
 
 def _warn_truncated(positions: Sequence[int], max_length: int) -> None:
