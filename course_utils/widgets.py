@@ -7,7 +7,8 @@ Example:
     >>> from course_utils.data import load_course_dataset
     >>> from course_utils.rerankers import load_reranker
     >>> corpus, queries, qrels = load_course_dataset()
-    >>> comparison = RankingComparison(corpus, queries, qrels, {"feature-ltr": load_reranker("feature-ltr")})
+    >>> rerankers = {"feature-ltr": load_reranker("feature-ltr")}
+    >>> comparison = RankingComparison(corpus, queries, qrels, rerankers, retriever_kind="bm25")
     >>> "nDCG@" in comparison.compare("pet-t01")
     True
 """
