@@ -1,4 +1,5 @@
-"""명령줄: ``python -m course_utils download --to 폴더`` (폐쇄망 교실용 모델 미리 받기).
+"""명령줄: ``python -m course_utils download --to 폴더`` (폐쇄망 교실용 모델 미리 받기),
+``python -m course_utils bench [--quick] [--json 파일]`` (이 기기에서 리랭커 모양별 비용 재기).
 
 받은 폴더를 폐쇄망 머신에 옮기고 ``RERANK_COURSE_MODELS_DIR=폴더`` 를 주면 강의가 네트워크 없이 그 모델을 씁니다.
 폴더 구성: ``폴더/hf/<조직>--<모델>/`` (Hugging Face 스냅숏), ``폴더/flashrank/<모델>/`` (FlashRank 압축 해제본).
@@ -54,7 +55,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     download_parser = commands.add_parser("download", help="폐쇄망 교실용으로 강의의 실제 모델을 미리 받습니다")
     download_parser.add_argument("--to", type=Path, required=True, help="저장할 폴더")
     download_parser.add_argument("--models", nargs="*", default=[], help="이 이름들만 받습니다 (기본: 전부)")
+    bench_parser = commands.add_parser("bench", help="이 기기에서 강의 리랭커 모양들의 지연 시간·효율을 잽니다")
+    bench_parser.add_argument("--quick", action="store_true", help="작은 모양 두 개, 후보 10·20개만 (1–2분)")
+    bench_parser.add_argument("--json", type=Path, help="결과(기기 정보와 모든 수치)를 이 JSON 파일에 저장")
+    bench_parser.add_argument("--shapes", nargs="+", help="잴 모양 이름 (기본: 전부, --quick 이면 작은 두 개)")
+    bench_parser.add_argument("--candidates", nargs="+", type=int, help="질의당 후보 수들 (기본: 10 20 50 100)")
+    bench_parser.add_argument("--queries", type=int, help="후보 수마다 잴 질의 수 (기본: 5, --quick 이면 3)")
     args = parser.parse_args(argv)
+
+    if args.command == "bench":
+        from .bench import run_benchmark
+
+        try:
+            report = run_benchmark(
+                quick=args.quick, shapes=args.shapes, candidates=args.candidates, queries=args.queries
+            )
+        except ValueError as error:
+            parser.error(str(error))
+        print(report)
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(report.to_json(), encoding="utf-8")
+            print(f"저장: {args.json}")
 
     if args.command == "download":
         try:

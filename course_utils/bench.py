@@ -8,9 +8,18 @@ Example:
 
 from __future__ import annotations
 
+import copy
+import json
+import os
+import platform
+import random
+import statistics
 import time
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Literal
 
 from langchain_core.documents import Document
 
@@ -88,3 +97,474 @@ def timed_rerank_run(
         seconds.append(time.perf_counter() - started)
         reranked[query_id] = {result.document.metadata["id"]: result.score for result in results}
     return reranked, LatencyStats.from_seconds(seconds)
+
+
+# --- 벤치마크: 실제 모델 모양으로 잰 CPU/GPU 비용 (python -m course_utils bench) --------------------------
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """크로스 인코더 하나의 모양 (공개된 config 값). 속도는 가중치가 아니라 모양이 정합니다.
+
+    Attributes:
+        name: 강의에서 부르는 이름.
+        family: ``"bert"`` 또는 ``"xlm-roberta"``.
+        layers, hidden, heads, intermediate, vocab, max_positions: config 의 해당 값.
+        real_models: 이 모양인 실제 모델 (미리 받은 가중치가 있으면 그것으로 잽니다).
+    """
+
+    name: str
+    family: Literal["bert", "xlm-roberta"]
+    layers: int
+    hidden: int
+    heads: int
+    intermediate: int
+    vocab: int
+    max_positions: int
+    real_models: tuple[str, ...]
+
+    @property
+    def non_embedding_parameters(self) -> int:
+        """층마다 어텐션 4h² + FFN 2hf (바이어스 제외). 쌍당 비용은 대략 2 × 이 값 × 토큰 수 FLOPs 입니다."""
+        return self.layers * (4 * self.hidden**2 + 2 * self.hidden * self.intermediate)
+
+    def batch_flops(self, pairs: int, length: int) -> float:
+        """``(쌍 수, 패딩한 길이)`` 배치 하나의 forward FLOPs: 선형층 + 어텐션의 QKᵀ·AV (곱셈-덧셈 = 2)."""
+        tokens = pairs * length
+        linear = 2 * tokens * self.non_embedding_parameters
+        attention = self.layers * 2 * 2 * pairs * length**2 * self.hidden
+        return float(linear + attention)
+
+    def config(self):
+        """무작위 초기화용 transformers config (라벨 1개 = 크로스 인코더 점수 하나)."""
+        from transformers import BertConfig, XLMRobertaConfig
+
+        config_class = BertConfig if self.family == "bert" else XLMRobertaConfig
+        return config_class(
+            vocab_size=self.vocab,
+            hidden_size=self.hidden,
+            num_hidden_layers=self.layers,
+            num_attention_heads=self.heads,
+            intermediate_size=self.intermediate,
+            max_position_embeddings=self.max_positions,
+            num_labels=1,
+        )
+
+
+#: 강의가 쓰는 로컬 리랭커의 모양. 값은 각 모델 저장소의 config.json 그대로입니다.
+MODEL_SHAPES: dict[str, ModelShape] = {
+    shape.name: shape
+    for shape in (
+        ModelShape("TinyBERT-L2", "bert", 2, 128, 2, 512, 30522, 512, ("cross-encoder/ms-marco-TinyBERT-L2-v2",)),
+        ModelShape("MiniLM-L12", "bert", 12, 384, 12, 1536, 30522, 512, ("cross-encoder/ms-marco-MiniLM-L12-v2",)),
+        # FlashRank 의 다국어 모델은 mBERT base (uncased, 어휘 105,879) 모양입니다.
+        ModelShape("MultiBERT", "bert", 12, 768, 12, 3072, 105879, 512, ()),
+        ModelShape(
+            "XLM-R base",
+            "xlm-roberta",
+            12,
+            768,
+            12,
+            3072,
+            250002,
+            514,
+            # Jina v2 도 이 모양이지만 원격 코드(trust_remote_code)가 필요해 실제 가중치 측정에서는 뺍니다.
+            ("BAAI/bge-reranker-base",),
+        ),
+        ModelShape(
+            "XLM-R large",
+            "xlm-roberta",
+            24,
+            1024,
+            16,
+            4096,
+            250002,
+            8194,
+            ("BAAI/bge-reranker-v2-m3", "dragonkue/bge-reranker-v2-m3-ko", "Dongjin-kr/ko-reranker"),
+        ),
+    )
+}
+
+
+QUICK_SHAPES = ("TinyBERT-L2", "MiniLM-L12")
+FULL_CANDIDATES = (10, 20, 50, 100)
+QUICK_CANDIDATES = (10, 20)
+#: int8 과 fp32 를 견주는 모양과 후보 수 (이슈의 목표: MiniLM-L12, XLM-R base).
+QUANTIZED_SHAPES = ("MiniLM-L12", "XLM-R base")
+COMPARE_CANDIDATES = 20
+#: 저장소에 함께 싣는 2코어 CPU 측정값 (README 표와 노트북의 시간 추정이 이 파일을 씁니다).
+REFERENCE_REPORT = Path(__file__).resolve().parent / "resources" / "bench_2core.json"
+
+
+@dataclass
+class BenchmarkReport:
+    """``run_benchmark`` 의 결과. JSON 으로 저장하고 다시 읽을 수 있습니다.
+
+    Attributes:
+        machine: CPU 모델, 코어 수, torch 스레드 수, GPU 등.
+        rows: 모양 × 정밀도 × 후보 수마다 지연 시간(p50/p95), 효율, 패딩 낭비.
+        quantization: 모양마다 fp32 와 int8 (동적 양자화) 의 p50 과 속도 배율.
+        agreement: 학습된 대체 모델에서 fp32 와 int8 순위의 일치도 (top-10 겹침, 켄달 타우).
+        langchain: 같은 입력에서 강의 경로와 LangChain 기본 ``CrossEncoderReranker`` 경로의 p50 과 배율.
+    """
+
+    machine: dict
+    rows: list[dict] = field(default_factory=list)
+    quantization: list[dict] = field(default_factory=list)
+    agreement: dict = field(default_factory=dict)
+    langchain: dict = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=2)
+
+    @classmethod
+    def load(cls, path: str | Path) -> BenchmarkReport:
+        return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
+
+    def row(self, shape: str, candidates: int, precision: str = "fp32") -> dict:
+        """한 모양·후보 수·정밀도의 측정 행. 없으면 ``KeyError``."""
+        for row in self.rows:
+            if (row["shape"], row["candidates"], row["precision"]) == (shape, candidates, precision):
+                return row
+        raise KeyError(f"{shape} · 후보 {candidates}개 · {precision} 측정이 없습니다.")
+
+    def table(self) -> str:
+        """사람이 읽는 표 (마크다운)."""
+        lines = [
+            "| 모양 | 가중치 | 정밀도 | 후보 수 | p50 (ms) | p95 (ms) | 쌍/초 | 효율 | 패딩 낭비 | 질의 수 |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        ]
+        for row in self.rows:
+            lines.append(
+                f"| {row['shape']} | {row['weights']} | {row['precision']} | {row['candidates']} "
+                f"| {row['p50_ms']:,.0f} | {row['p95_ms']:,.0f} | {row['pairs_per_second']:,.1f} "
+                f"| {row['efficiency']:.2f} | {row['padding_waste']:.1%} | {row['queries']} |"
+            )
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        machine = self.machine
+        parts = [
+            f"기기: {machine['cpu']} · 코어 {machine['cpus']}개 · torch 스레드 {machine['torch_threads']}"
+            f" · GPU {machine['gpu'] or '없음'} · torch {machine['torch']}",
+            self.table(),
+        ]
+        for item in self.quantization:
+            parts.append(
+                f"int8 (동적 양자화) · {item['shape']} · 후보 {item['candidates']}개: "
+                f"fp32 p50 {item['fp32_p50_ms']:,.0f} ms → int8 {item['int8_p50_ms']:,.0f} ms ({item['speedup']:.2f}배)"
+            )
+        if self.agreement:
+            agreement = self.agreement
+            parts.append(
+                f"fp32 ↔ int8 순위 일치 (학습된 대체 모델, 질의 {agreement['queries']}개 × 후보 "
+                f"{agreement['candidates']}개): top-10 겹침 {agreement['top10_overlap']:.3f}"
+                f" · 켄달 타우 {agreement['kendall_tau']:.3f}"
+            )
+        if self.langchain:
+            chain = self.langchain
+            parts.append(
+                f"강의 경로 ↔ LangChain 기본 CrossEncoderReranker ({chain['shape']}, 후보 {chain['candidates']}개, "
+                f"질의 {chain['queries']}개): {chain['course_p50_ms']:,.0f} ms ↔ {chain['langchain_p50_ms']:,.0f} ms"
+                f" → LangChain ÷ 강의 = {chain['ratio']:.2f}"
+            )
+        return "\n".join(parts)
+
+
+def reference_report() -> BenchmarkReport:
+    """저장소에 실린 2코어 CPU 측정값 (``python -m course_utils bench --json`` 으로 만든 파일)."""
+    return BenchmarkReport.load(REFERENCE_REPORT)
+
+
+def estimate_seconds(shape: str, queries: int, candidates: int, report: BenchmarkReport | None = None) -> float:
+    """측정값으로 작업량의 시간을 어림합니다: 질의 수 × (후보 수에 가장 가까운 측정의 쌍당 시간 × 후보 수).
+
+    Example:
+        >>> report = BenchmarkReport(machine={}, rows=[{"shape": "S", "candidates": 20, "precision": "fp32",
+        ...     "p50_ms": 2000.0}])
+        >>> estimate_seconds("S", queries=6, candidates=10, report=report)
+        6.0
+    """
+    report = report or reference_report()
+    measured = [row for row in report.rows if row["shape"] == shape and row["precision"] == "fp32"]
+    if not measured:
+        raise ValueError(f"shape 은 측정된 모양이어야 합니다: {sorted({row['shape'] for row in report.rows})}")
+    nearest = min(measured, key=lambda row: abs(row["candidates"] - candidates))
+    return queries * nearest["p50_ms"] / 1000 / nearest["candidates"] * candidates
+
+
+def machine_info() -> dict:
+    """벤치마크 결과를 해석하는 데 필요한 기기 정보."""
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass  # /proc 가 없는 OS (macOS, Windows) 에서는 platform 값으로 둡니다
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else None
+    return {
+        "cpu": cpu,
+        "cpus": cpus,
+        "torch_threads": torch.get_num_threads(),
+        "gpu": gpu,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _matmul_flops_per_second(rows: int, inner: int, columns: int, device: str, dtype, seconds: float = 0.5) -> float:
+    """같은 기기·스레드에서 행렬곱 (rows × inner) @ (inner × columns) 이 내는 FLOP/s (가장 빠른 회)."""
+    import torch
+
+    left = torch.randn(rows, inner, device=device).to(dtype)
+    right = torch.randn(inner, columns, device=device).to(dtype)
+    best = float("inf")
+    with torch.inference_mode():
+        torch.mm(left, right)  # 예열
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            torch.mm(left, right).sum().item()  # .item() 이 GPU 를 기다리게 합니다
+            best = min(best, time.perf_counter() - started)
+    return 2 * rows * inner * columns / best
+
+
+def _shape_cross_encoder(shape: ModelShape, device: str):
+    """모양의 크로스 인코더: 미리 받은 실제 가중치가 있으면 그것, 없으면 같은 모양의 무작위 초기화.
+
+    무작위 모델은 강의 대체 모델의 토크나이저를 씁니다 (한국어 토큰 수는 실제 토크나이저와 조금 다릅니다).
+
+    Returns:
+        ``(CrossEncoder, 가중치 설명)``.
+    """
+    import torch
+    from sentence_transformers import CrossEncoder
+    from transformers import AutoModelForSequenceClassification
+
+    from .env import find_local_model
+    from .standins import build_standin_cross_encoder
+
+    for model_id in shape.real_models:
+        local = find_local_model(model_id)
+        if local is not None:
+            return CrossEncoder(str(local), device=device), f"실제 ({model_id})"
+    encoder = CrossEncoder(str(build_standin_cross_encoder()), device=device)
+    torch.manual_seed(0)
+    encoder[0].model = AutoModelForSequenceClassification.from_config(shape.config()).to(device).eval()
+    if shape.family == "xlm-roberta":
+        encoder.tokenizer.model_input_names = ["input_ids", "attention_mask"]  # XLM-R 에는 문장 구분 임베딩이 없습니다
+    return encoder, "무작위 (같은 모양)"
+
+
+def _workload(queries: Mapping[str, str], corpus: Mapping[str, Mapping[str, str]], count: int, candidates: int):
+    """질의마다 강의 문단 ``candidates`` 개 (고정 시드로 고른 것): ``[(질의, [문단, ...]), ...]``."""
+    doc_ids = sorted(corpus)
+    query_ids = sorted(queries)[:count]
+    return [
+        (
+            queries[query_id],
+            [document_text(corpus[doc_id]) for doc_id in random.Random(position).sample(doc_ids, candidates)],
+        )
+        for position, query_id in enumerate(query_ids)
+    ]
+
+
+def _time_scoring(encoder, shape: ModelShape, workload, batch_size: int, max_seconds: float) -> dict:
+    """워크로드를 질의마다 재고 지연 시간·FLOPs·토큰 수를 모읍니다 (시간이 넘으면 질의 2개 이후 멈춤)."""
+    from .scoring import score_pairs
+
+    score_pairs(encoder, *workload[0], batch_size=batch_size)  # 예열: 첫 호출의 준비 비용을 빼고 잽니다
+    seconds, flops, useful, processed, pairs = [], 0.0, 0, 0, 0
+    started = time.perf_counter()
+    for query, texts in workload:
+        begin = time.perf_counter()
+        _, tokens = score_pairs(encoder, query, texts, batch_size=batch_size, max_length=512)
+        seconds.append(time.perf_counter() - begin)
+        flops += sum(shape.batch_flops(*batch) for batch in tokens.batch_shapes)
+        useful, processed, pairs = useful + tokens.useful, processed + tokens.processed, pairs + len(texts)
+        if len(seconds) >= 2 and time.perf_counter() - started > max_seconds:
+            break
+    stats = LatencyStats.from_seconds(seconds)
+    return {
+        "queries": stats.count,
+        "p50_ms": stats.p50_ms,
+        "p95_ms": stats.p95_ms,
+        "pairs_per_second": pairs / sum(seconds),
+        "achieved_gflops": flops / sum(seconds) / 1e9,
+        "padding_waste": 1 - useful / processed,
+        "tokens_per_pair": useful / pairs,
+    }
+
+
+def _quantize_int8(encoder):
+    """선형층을 int8 로 동적 양자화한 사본 (CPU 전용). torch 가 이 API 를 없앴으면 ``None``."""
+    import torch
+
+    quantize_dynamic = getattr(getattr(torch, "ao", None), "quantization", None)
+    quantize_dynamic = getattr(quantize_dynamic, "quantize_dynamic", None)
+    if quantize_dynamic is None:
+        return None
+    quantized = copy.deepcopy(encoder)
+    with warnings.catch_warnings():
+        # torch.ao.quantization 은 torchao 로 옮겨 가는 중이라 사용 중단 경고를 냅니다. 동작은 같습니다.
+        warnings.simplefilter("ignore")
+        quantized[0].model = quantize_dynamic(quantized[0].model, {torch.nn.Linear}, dtype=torch.qint8)
+    return quantized
+
+
+def _ranking_agreement(workload, batch_size: int) -> dict | None:
+    """학습된 대체 모델의 fp32 와 int8 점수로 만든 순위가 얼마나 같은지 (질의마다 평균)."""
+    from scipy.stats import kendalltau
+    from sentence_transformers import CrossEncoder
+
+    from .scoring import score_pairs
+    from .standins import build_standin_cross_encoder
+
+    fp32 = CrossEncoder(str(build_standin_cross_encoder()), device="cpu")
+    int8 = _quantize_int8(fp32)
+    if int8 is None:
+        return None
+    overlaps, taus = [], []
+    for query, texts in workload:
+        scores_fp32, _ = score_pairs(fp32, query, texts, batch_size=batch_size)
+        scores_int8, _ = score_pairs(int8, query, texts, batch_size=batch_size)
+        top_fp32 = set(sorted(range(len(texts)), key=lambda i: -scores_fp32[i])[:10])
+        top_int8 = set(sorted(range(len(texts)), key=lambda i: -scores_int8[i])[:10])
+        overlaps.append(len(top_fp32 & top_int8) / 10)
+        taus.append(kendalltau(scores_fp32, scores_int8).statistic)
+    return {
+        "model": "강의 대체 크로스 인코더 (학습됨)",
+        "queries": len(workload),
+        "candidates": len(workload[0][1]),
+        "top10_overlap": statistics.fmean(overlaps),
+        "kendall_tau": statistics.fmean(taus),
+    }
+
+
+def _compare_with_langchain(encoder, shape_name: str, workload) -> dict:
+    """같은 모델·입력으로 LangChain 기본 ``CrossEncoderReranker`` 와 강의의 압축기를 번갈아 잽니다."""
+    from langchain_classic.retrievers.document_compressors import CrossEncoderReranker
+    from langchain_community.cross_encoders import HuggingFaceCrossEncoder
+
+    from .rerankers import _scored_cross_encoder_reranker_class
+
+    # model_construct: 이미 불러온 모델을 그대로 감쌉니다 (다시 불러오지 않음).
+    wrapped = HuggingFaceCrossEncoder.model_construct(client=encoder, model_name=shape_name, model_kwargs={})
+    top_n = len(workload[0][1])
+    paths = {
+        "course": _scored_cross_encoder_reranker_class()(model=wrapped, top_n=top_n),
+        "langchain": CrossEncoderReranker(model=wrapped, top_n=top_n),
+    }
+    documents = [(query, [Document(page_content=text) for text in texts]) for query, texts in workload]
+    for compressor in paths.values():
+        compressor.compress_documents(documents[0][1], documents[0][0])  # 예열
+    seconds: dict[str, list[float]] = {name: [] for name in paths}
+    for query, docs in documents:
+        for name, compressor in paths.items():
+            started = time.perf_counter()
+            compressor.compress_documents(docs, query)
+            seconds[name].append(time.perf_counter() - started)
+    course, langchain = (LatencyStats.from_seconds(seconds[name]).p50_ms for name in ("course", "langchain"))
+    return {
+        "shape": shape_name,
+        "candidates": top_n,
+        "queries": len(workload),
+        "course_p50_ms": course,
+        "langchain_p50_ms": langchain,
+        "ratio": langchain / course,
+    }
+
+
+def run_benchmark(
+    quick: bool = False,
+    shapes: Sequence[str] | None = None,
+    candidates: Sequence[int] | None = None,
+    queries: int | None = None,
+    batch_size: int = 16,
+    max_seconds: float = 45.0,
+    progress: bool = True,
+) -> BenchmarkReport:
+    """이 기기에서 강의가 쓰는 리랭커 모양들의 점수 계산 비용을 잽니다.
+
+    Args:
+        quick: 작은 모양 두 개, 후보 10·20개, 질의 3개만 (1분 안쪽). 기본은 모든 모양, 후보 10·20·50·100개.
+        shapes: 잴 모양 이름 (``MODEL_SHAPES`` 의 키).
+        candidates: 질의마다 리랭킹할 후보 수들.
+        queries: 후보 수마다 잴 질의 수 (p50/p95 의 표본).
+        batch_size: 한 번에 모델에 넣는 쌍의 수 (강의 리랭커의 기본값과 같게 16).
+        max_seconds: 한 칸(모양 × 후보 수)에 쓸 시간의 상한. 넘으면 질의 2개 이후 멈춥니다.
+        progress: 진행 상황을 출력할지.
+
+    Raises:
+        ValueError: 모르는 모양 이름, 1–160 밖의 후보 수, 1 보다 작은 질의 수.
+    """
+    import torch
+
+    from .data import load_course_dataset
+
+    shapes = tuple(shapes or (QUICK_SHAPES if quick else MODEL_SHAPES))
+    candidates = tuple(candidates or (QUICK_CANDIDATES if quick else FULL_CANDIDATES))
+    queries = queries if queries is not None else (3 if quick else 5)
+    unknown = [name for name in shapes if name not in MODEL_SHAPES]
+    if unknown:
+        raise ValueError(f"shapes 에 모르는 모양 {unknown} 이 있습니다. 쓸 수 있는 모양: {', '.join(MODEL_SHAPES)}")
+    corpus, test_queries, _ = load_course_dataset("test")
+    if not all(isinstance(count, int) and 1 <= count <= len(corpus) for count in candidates):
+        raise ValueError(f"candidates 는 1–{len(corpus)} 사이의 정수여야 합니다 (받은 값: {list(candidates)}).")
+    if queries < 1:
+        raise ValueError(f"queries 는 1 이상이어야 합니다 (받은 값: {queries}).")
+
+    def say(message: str) -> None:
+        if progress:
+            print(message, flush=True)
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    precisions = [("fp32", torch.float32)] + ([("fp16", torch.float16)] if device == "cuda" else [])
+    report = BenchmarkReport(machine=machine_info())
+    for name in shapes:
+        shape = MODEL_SHAPES[name]
+        encoder, weights = _shape_cross_encoder(shape, device)
+        for precision, dtype in precisions:
+            encoder.to(dtype)
+            matmul = _matmul_flops_per_second(batch_size * 128, shape.hidden, shape.intermediate, device, dtype)
+            for count in candidates:
+                measured = _time_scoring(
+                    encoder, shape, _workload(test_queries, corpus, queries, count), batch_size, max_seconds
+                )
+                row = {"shape": name, "weights": weights, "precision": precision, "candidates": count, **measured}
+                row["matmul_gflops"] = matmul / 1e9
+                row["efficiency"] = measured["achieved_gflops"] * 1e9 / matmul
+                report.rows.append(row)
+                say(
+                    f"{name} · {precision} · 후보 {count}개: p50 {row['p50_ms']:,.0f} ms · 효율 {row['efficiency']:.2f}"
+                )
+        encoder.to(torch.float32)
+        compare_workload = _workload(test_queries, corpus, queries, COMPARE_CANDIDATES)
+        if name in QUANTIZED_SHAPES:
+            cpu_encoder = encoder.to("cpu")
+            int8 = _quantize_int8(cpu_encoder)
+            if int8 is not None:
+                fp32_stats = _time_scoring(cpu_encoder, shape, compare_workload, batch_size, max_seconds)
+                int8_stats = _time_scoring(int8, shape, compare_workload, batch_size, max_seconds)
+                report.quantization.append(
+                    {
+                        "shape": name,
+                        "candidates": COMPARE_CANDIDATES,
+                        "fp32_p50_ms": fp32_stats["p50_ms"],
+                        "int8_p50_ms": int8_stats["p50_ms"],
+                        "speedup": fp32_stats["p50_ms"] / int8_stats["p50_ms"],
+                    }
+                )
+                say(f"{name} · int8: {report.quantization[-1]['speedup']:.2f}배")
+                del int8
+        if name == shapes[-1]:
+            report.langchain = _compare_with_langchain(encoder, name, compare_workload)
+        del encoder
+    agreement = _ranking_agreement(_workload(test_queries, corpus, 10 if quick else 30, COMPARE_CANDIDATES), batch_size)
+    report.agreement = agreement or {}
+    return report

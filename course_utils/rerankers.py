@@ -462,7 +462,9 @@ def _scored_cross_encoder_reranker_class():
         def compress_documents(
             self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
         ) -> Sequence[Document]:
-            scores = self.model.score([(query, document.page_content) for document in documents])
+            from .scoring import score_pairs
+
+            scores, _ = score_pairs(self.model.client, query, [document.page_content for document in documents])
             order = sorted(range(len(documents)), key=lambda position: -scores[position])[: self.top_n]
             return [
                 Document(
@@ -523,12 +525,11 @@ class CrossEncoderBackend(Reranker):
             self._encoder.client.half()
 
     def _score(self, query: str, texts: list[str]) -> list[float]:
-        # 길이만 세므로 자르지 않고, 모델 한도를 넘는다는 토크나이저의 안내도 끕니다 (잘림 경고는 아래에서 냅니다).
-        lengths = self._encoder.client.tokenizer([query] * len(texts), texts, verbose=False)["input_ids"]
-        _warn_truncated([i for i, ids in enumerate(lengths) if len(ids) > self.max_length], self.max_length)
-        pairs = [(query, text) for text in texts]
-        scores = self._encoder.client.predict(pairs, batch_size=self.batch_size, show_progress_bar=False)
-        return [float(score) for score in scores]
+        from .scoring import score_pairs
+
+        scores, tokens = score_pairs(self._encoder.client, query, texts, self.batch_size, self.max_length)
+        _warn_truncated(tokens.truncated, self.max_length)
+        return scores
 
     def as_compressor(self, top_n: int = 3) -> BaseDocumentCompressor:
         return _scored_cross_encoder_reranker_class()(model=self._encoder, top_n=_check_positive("top_n", top_n))
