@@ -293,6 +293,27 @@ def estimate_seconds(shape: str, queries: int, candidates: int, report: Benchmar
     return queries * nearest["p50_ms"] / 1000 / nearest["candidates"] * candidates
 
 
+def seconds_per_token(shape: str, report: BenchmarkReport | None = None) -> float:
+    """측정값에서 한 토큰(쌍 길이의 한 토큰)에 드는 초: 후보 20개 측정의 p50 ÷ 그 질의의 토큰 수.
+
+    잘라서 짧아진 쌍처럼 강의 문단과 길이가 다른 작업량은 토큰 수 × 이 값으로 어림합니다.
+
+    Example:
+        >>> report = BenchmarkReport(machine={}, rows=[{"shape": "S", "candidates": 20, "precision": "fp32",
+        ...     "p50_ms": 2000.0, "tokens_per_pair": 100.0}])
+        >>> seconds_per_token("S", report)
+        0.001
+    """
+    report = report or reference_report()
+    try:
+        row = report.row(shape, COMPARE_CANDIDATES)
+    except KeyError:
+        raise ValueError(
+            f"shape 은 측정된 모양이어야 합니다: {sorted({row['shape'] for row in report.rows})}"
+        ) from None
+    return row["p50_ms"] / 1000 / (COMPARE_CANDIDATES * row["tokens_per_pair"])
+
+
 def machine_info() -> dict:
     """벤치마크 결과를 해석하는 데 필요한 기기 정보."""
     import torch
@@ -487,6 +508,7 @@ def run_benchmark(
     queries: int | None = None,
     batch_size: int = 16,
     max_seconds: float = 45.0,
+    comparisons: bool = True,
     progress: bool = True,
 ) -> BenchmarkReport:
     """이 기기에서 강의가 쓰는 리랭커 모양들의 점수 계산 비용을 잽니다.
@@ -498,6 +520,7 @@ def run_benchmark(
         queries: 후보 수마다 잴 질의 수 (p50/p95 의 표본).
         batch_size: 한 번에 모델에 넣는 쌍의 수 (강의 리랭커의 기본값과 같게 16).
         max_seconds: 한 칸(모양 × 후보 수)에 쓸 시간의 상한. 넘으면 질의 2개 이후 멈춥니다.
+        comparisons: int8 대 fp32, 순위 일치, LangChain 기본 경로와의 비교도 잴지 (끄면 지연 시간 표만).
         progress: 진행 상황을 출력할지.
 
     Raises:
@@ -545,7 +568,7 @@ def run_benchmark(
                 )
         encoder.to(torch.float32)
         compare_workload = _workload(test_queries, corpus, queries, COMPARE_CANDIDATES)
-        if name in QUANTIZED_SHAPES:
+        if comparisons and name in QUANTIZED_SHAPES:
             cpu_encoder = encoder.to("cpu")
             int8 = _quantize_int8(cpu_encoder)
             if int8 is not None:
@@ -562,9 +585,10 @@ def run_benchmark(
                 )
                 say(f"{name} · int8: {report.quantization[-1]['speedup']:.2f}배")
                 del int8
-        if name == shapes[-1]:
+        if comparisons and name == shapes[-1]:
             report.langchain = _compare_with_langchain(encoder, name, compare_workload)
         del encoder
-    agreement = _ranking_agreement(_workload(test_queries, corpus, 10 if quick else 30, COMPARE_CANDIDATES), batch_size)
-    report.agreement = agreement or {}
+    if comparisons:
+        workload = _workload(test_queries, corpus, 10 if quick else 30, COMPARE_CANDIDATES)
+        report.agreement = _ranking_agreement(workload, batch_size) or {}
     return report

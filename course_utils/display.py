@@ -1,14 +1,21 @@
-"""결과를 보여 주는 도구: 지표 표, 순위 나란히 보기(정적 HTML, 위젯이 없는 곳에서도 보입니다)."""
+"""결과를 보여 주는 도구: 지표 표, 리랭커 요약 표, 순위 나란히 보기(정적 HTML, 위젯이 없는 곳에서도 보입니다)."""
 
 from __future__ import annotations
 
 import html
 import unicodedata
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from langchain_core.documents import Document
 
 from .metrics import evaluate
+from .models_info import MODEL_CARDS
+
+if TYPE_CHECKING:
+    from .bench import LatencyStats
+    from .rerankers import Reranker
 
 #: 등급별 배경색 (밝은/어두운 테마 모두에서 글자가 읽히도록 글자색도 함께 지정합니다).
 GRADE_STYLES = {
@@ -109,7 +116,7 @@ def rankings_html(
             bar = _score_bar(column_scores[doc_id], low, high) if doc_id in column_scores else ""
             rows.append(
                 f"<tr style='{style}'><td>{rank + 1}</td><td>{html.escape(movement)}</td>"
-                f"<td title='{html.escape(document.page_content, quote=True)}' style='text-align:left'>"
+                f"<td title='{html.escape(document.page_content, quote=True)}' style='text-align:left;min-width:11em'>"
                 f"<b>{html.escape(title)}</b><br><small>{html.escape(_snippet(document.page_content, snippet_chars))}"
                 f"</small></td><td style='min-width:60px'>{bar}</td></tr>"
             )
@@ -121,12 +128,15 @@ def rankings_html(
         columns.append(
             "<td style='vertical-align:top;padding:4px'>"
             f"<table class='ranking-column'><caption><b>{caption}</b></caption>"
-            "<tr><th>순위</th><th>이동</th><th>문서</th><th>점수</th></tr>" + "".join(rows) + "</table></td>"
+            "<tr style='white-space:nowrap'><th>순위</th><th>이동</th><th>문서</th><th>점수</th></tr>"
+            + "".join(rows)
+            + "</table></td>"
         )
     legend = " · 초록: 등급 2(답), 노랑: 등급 1(부분 관련)" if judged else ""
     return (
         f"<div><p><b>질의:</b> {html.escape(query)}<small>{legend}</small></p>"
-        f"<table><tr>{''.join(columns)}</tr></table></div>"
+        # 열이 많으면 좁은 열에 글자를 욱여넣지 않고 가로로 스크롤합니다.
+        f"<div style='overflow-x:auto'><table><tr>{''.join(columns)}</tr></table></div></div>"
     )
 
 
@@ -137,3 +147,260 @@ def show_rankings(
     from IPython.display import HTML, display
 
     display(HTML(rankings_html(query, rankings, judged)))
+
+
+# --- 리랭커 요약 표: 측정한 지표 + 지연 시간 + 원래 모델의 공개 정보 ------------------------------------
+
+#: 요약 표에 보일 모델 카드 항목의 한국어 이름 (``models_info.ModelCard`` 의 필드).
+CARD_FIELD_LABELS = {
+    "size": "크기",
+    "licence": "라이선스",
+    "korean": "한국어",
+    "price": "가격 단위",
+    "published": "공개 수치",
+}
+#: 대체 모델로 잰 줄의 이름 뒤에 붙는 표시.
+STANDIN_TAG = "[대체 모델]"
+_METRIC_LABELS = {"ndcg": "nDCG", "mrr": "MRR", "recall": "Recall", "map": "MAP", "precision": "P"}
+
+
+def _metric_label(name: str) -> str:
+    """``"ndcg@10"`` → ``"nDCG@10"``."""
+    base, _, cutoff = name.partition("@")
+    return f"{_METRIC_LABELS.get(base.lower(), base)}@{cutoff}" if cutoff else name
+
+
+def _milliseconds(value: float) -> str:
+    """지연 시간 한 칸. 텍스트 표의 지연 시간 줄에는 늘 ``ms`` 가 들어가게 합니다."""
+    return f"{value:,.1f} ms" if value < 10 else f"{value:,.0f} ms"
+
+
+@dataclass(frozen=True)
+class RerankerMeasurement:
+    """요약 표의 한 줄: 리랭커 하나를 이 런타임에서 잰 결과.
+
+    Attributes:
+        name: 표에 보일 이름 (보통 백엔드 이름, 예: ``"cross-encoder"``).
+        model: 원래 모델 이름 (``models_info.MODEL_CARDS`` 의 키). 대체 모델로 쟀어도 원래 모델 이름을 적습니다.
+        scores: 리랭킹 뒤 지표 평균 (``evaluate`` 의 결과).
+        latency: 질의당 리랭킹 시간 (``timed_rerank_run`` 의 결과). 재지 않았으면 ``None``.
+        is_standin: 대체 모델로 쟀으면 ``True`` (``reranker.is_standin``). 이 줄의 숫자는 원래 모델의 결과가 아닙니다.
+    """
+
+    name: str
+    model: str
+    scores: Mapping[str, float]
+    latency: LatencyStats | None = None
+    is_standin: bool = False
+
+    @classmethod
+    def of(
+        cls, name: str, reranker: Reranker, scores: Mapping[str, float], latency: LatencyStats | None = None
+    ) -> RerankerMeasurement:
+        """``load_reranker`` 로 만든 리랭커에서 모델 이름과 대체 모델 여부를 가져와 한 줄을 만듭니다."""
+        return cls(name, reranker.model, dict(scores), latency, reranker.is_standin)
+
+
+@dataclass(frozen=True)
+class SummaryTable:
+    """``summary_table`` 의 결과. ``print()`` 하면 텍스트로, 노트북에서는 HTML 표 하나로 보입니다.
+
+    Attributes:
+        caption: 측정 조건 한 줄 (질의 수, 후보 수, 장치 등).
+        metric_names: 품질 지표 이름들 (예: ``("ndcg@10", "mrr@10")``).
+        card_fields: 모델 카드에서 가져온 항목들 (예: ``("size", "licence")``).
+        rows: 줄마다 ``{열 이름: 보일 문자열}``. 첫 줄은 1단계 검색(기준)입니다.
+        standins: 대체 모델로 잰 줄의 이름들.
+    """
+
+    caption: str
+    metric_names: tuple[str, ...]
+    card_fields: tuple[str, ...]
+    rows: tuple[dict[str, str], ...] = field(default_factory=tuple)
+    standins: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def quality_columns(self) -> tuple[str, ...]:
+        return ("리랭커", "측정한 모델", *(_metric_label(name) for name in self.metric_names))
+
+    @property
+    def latency_columns(self) -> tuple[str, ...]:
+        return ("리랭커", "p50", "p95", "질의 수")
+
+    @property
+    def card_columns(self) -> tuple[str, ...]:
+        return ("리랭커", "원래 모델", *(CARD_FIELD_LABELS[name] for name in self.card_fields))
+
+    def notes(self) -> list[str]:
+        """표 아래에 붙는 안내 문장들."""
+        notes = [
+            "품질 칸: 리랭킹 뒤 값 (괄호는 1단계 대비 변화). 지연 시간: 질의 하나의 후보를 다시 세우는 데 걸린 시간."
+        ]
+        if self.standins:
+            notes.append(
+                f"{STANDIN_TAG} 줄({', '.join(name.removesuffix(' ' + STANDIN_TAG) for name in self.standins)})의 품질과 지연 시간은 강의의 대체 모델이 낸 숫자입니다. "
+                "원래 모델의 결과가 아니므로 원래 모델의 공개 수치와 비교하지 마세요."
+            )
+        notes.append(
+            "모델 정보 칸은 원래 모델의 공개 정보입니다 (course_utils.models_info, 출처와 확인 날짜는 published_table)."
+        )
+        return notes
+
+    def _aligned(self, title: str, columns: Sequence[str], rows: Sequence[Mapping[str, str]]) -> list[str]:
+        widths = {
+            column: max(_display_width(column), *(_display_width(row[column]) for row in rows)) for column in columns
+        }
+        lines = [title, "  ".join(_pad(column, widths[column]) for column in columns).rstrip()]
+        lines += ["  ".join(_pad(row[column], widths[column]) for column in columns).rstrip() for row in rows]
+        return lines
+
+    def to_text(self) -> str:
+        """고정폭 텍스트: 품질, 지연 시간, 모델 정보의 세 묶음 (터미널 폭에 맞게 나눕니다)."""
+        lines = [self.caption] if self.caption else []
+        lines += self._aligned("[품질: 리랭킹 전 → 후]", self.quality_columns, self.rows)
+        timed = [row for row in self.rows if row["p50"] != "-"]
+        if timed:
+            lines += ["", *self._aligned("[지연 시간: 질의당, 이 런타임에서 측정]", self.latency_columns, timed)]
+        lines += ["", "[원래 모델의 공개 정보]"]
+        for row in self.rows[1:]:
+            fields = " · ".join(
+                f"{CARD_FIELD_LABELS[name]}: {row[CARD_FIELD_LABELS[name]]}" for name in self.card_fields
+            )
+            lines.append(f"  {row['리랭커']} → {row['원래 모델']}" + (f"\n      {fields}" if fields else ""))
+        lines += ["", *(f"※ {note}" for note in self.notes())]
+        return "\n".join(lines)
+
+    def to_html(self) -> str:
+        """HTML 표 하나: 측정값과 원래 모델의 공개 정보를 한 줄에 놓고, 대체 모델 줄은 회색과 ⚠️ 로 표시합니다."""
+        metric_columns = self.quality_columns[2:]
+        card_columns = self.card_columns[2:]
+        groups = (
+            "<tr><th></th>"
+            f"<th colspan='{1 + len(metric_columns)}'>품질: 리랭킹 전 → 후 (이 런타임에서 측정)</th>"
+            "<th colspan='3'>지연 시간 (질의당)</th>"
+            f"<th colspan='{1 + len(card_columns)}'>원래 모델의 공개 정보</th></tr>"
+        )
+        columns = [*self.quality_columns, *self.latency_columns[1:], *self.card_columns[1:]]
+        header = (
+            "<tr>"
+            + "".join(f"<th style='white-space:nowrap'>{html.escape(column)}</th>" for column in columns)
+            + "</tr>"
+        )
+        body = []
+        for row in self.rows:
+            standin = row["리랭커"] in self.standins
+            style = " style='background:#f3f4f6;color:#374151;font-style:italic'" if standin else ""
+            cells = []
+            for column in columns:
+                text = html.escape(row[column])
+                if column == "리랭커" and standin:
+                    text = f"⚠️ {text}"
+                if column in metric_columns and " (" in text:
+                    value, delta = text.split(" (", 1)
+                    change = float(delta.rstrip(")"))
+                    color = "#15803d" if change > 0 else "#b91c1c" if change < 0 else "inherit"
+                    text = f"{value} <span style='color:{color}'>({delta}</span>"
+                align = "left" if column in ("리랭커", "측정한 모델", "원래 모델", *card_columns) else "right"
+                wrap = "normal" if column in ("측정한 모델", "원래 모델", *card_columns) else "nowrap"
+                cells.append(f"<td style='text-align:{align};vertical-align:top;white-space:{wrap}'>{text}</td>")
+            body.append(f"<tr{style}>" + "".join(cells) + "</tr>")
+        caption = (
+            f"<caption style='text-align:left'><b>{html.escape(self.caption)}</b></caption>" if self.caption else ""
+        )
+        notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes())
+        return (
+            f"<div><table class='reranker-summary'>{caption}{groups}{header}{''.join(body)}</table>"
+            f"<ul style='font-size:smaller'>{notes}</ul></div>"
+        )
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+def summary_table(
+    baseline: Mapping[str, float],
+    measured: Sequence[RerankerMeasurement],
+    metric_names: Sequence[str] = ("ndcg@10", "mrr@10", "recall@10"),
+    card_fields: Sequence[str] = ("size", "licence", "price", "korean"),
+    baseline_name: str = "hybrid (1단계)",
+    caption: str = "",
+) -> SummaryTable:
+    """리랭커마다 잰 지표·지연 시간과 원래 모델의 공개 정보(``MODEL_CARDS``)를 한 표로 합칩니다.
+
+    대체 모델로 잰 줄은 이름 뒤에 ``[대체 모델]`` 이 붙고, '측정한 모델' 칸에 원래 모델이 아니라는 것을 적습니다.
+    모델 정보 칸은 언제나 원래 모델의 공개 정보입니다.
+
+    Args:
+        baseline: 1단계 검색의 지표 평균 (``evaluate`` 의 결과). 각 줄의 변화(Δ)는 이 값과의 차이입니다.
+        measured: 리랭커마다 잰 결과 (``RerankerMeasurement``). 표에 이 순서대로 놓입니다.
+        metric_names: 보일 지표 (``evaluate`` 에 넘긴 이름).
+        card_fields: 보일 모델 카드 항목 (``"size"``, ``"licence"``, ``"korean"``, ``"price"``, ``"published"``).
+        baseline_name: 첫 줄(1단계 검색)의 이름.
+        caption: 표 위에 적을 측정 조건.
+
+    Returns:
+        ``SummaryTable``: ``print(표)`` 는 텍스트, 노트북 셀의 마지막 값이면 HTML 로 보입니다.
+
+    Raises:
+        ValueError: ``measured`` 가 비었거나, 이름이 겹치거나, 모르는 ``card_fields`` 가 있을 때.
+
+    Example:
+        >>> from course_utils.bench import LatencyStats
+        >>> ltr = RerankerMeasurement(
+        ...     "feature-ltr", "course-lexical-logreg", {"ndcg@10": 0.7}, LatencyStats.from_seconds([0.004, 0.006])
+        ... )
+        >>> table = summary_table({"ndcg@10": 0.65}, [ltr], metric_names=("ndcg@10",), card_fields=("licence",))
+        >>> print(table.to_text().split("\\n\\n")[0])
+        [품질: 리랭킹 전 → 후]
+        리랭커          측정한 모델            nDCG@10
+        hybrid (1단계)  -                      0.650
+        feature-ltr     course-lexical-logreg  0.700 (+0.050)
+        >>> "<table" in table.to_html() and table.standins == ()
+        True
+    """
+    measured = list(measured)
+    if not measured:
+        raise ValueError("measured 가 비어 있습니다. RerankerMeasurement 를 하나 이상 넣으세요.")
+    names = [entry.name for entry in measured]
+    if len(set(names)) != len(names) or baseline_name in names:
+        raise ValueError(f"리랭커 이름이 겹칩니다: {names} (기준 줄 이름: {baseline_name!r}).")
+    unknown = [name for name in card_fields if name not in CARD_FIELD_LABELS]
+    if unknown:
+        raise ValueError(f"모르는 card_fields {unknown}. 쓸 수 있는 항목: {', '.join(CARD_FIELD_LABELS)}")
+    metric_names, card_fields = tuple(metric_names), tuple(card_fields)
+    labels = [_metric_label(name) for name in metric_names]
+
+    def empty_row(name: str) -> dict[str, str]:
+        row = dict.fromkeys(("측정한 모델", "p50", "p95", "질의 수", "원래 모델"), "-")
+        row.update({label: "-" for label in labels})
+        row.update({CARD_FIELD_LABELS[field_name]: "-" for field_name in card_fields})
+        row["리랭커"] = name
+        return row
+
+    rows = [empty_row(baseline_name)]
+    for name, label in zip(metric_names, labels, strict=True):
+        if name in baseline:
+            rows[0][label] = f"{baseline[name]:.3f}"
+    standins = []
+    for entry in measured:
+        shown = f"{entry.name} {STANDIN_TAG}" if entry.is_standin else entry.name
+        row = empty_row(shown)
+        row["측정한 모델"] = f"강의 대체 모델 ({entry.model} 아님)" if entry.is_standin else entry.model
+        for name, label in zip(metric_names, labels, strict=True):
+            if name in entry.scores:
+                value = entry.scores[name]
+                row[label] = f"{value:.3f} ({value - baseline[name]:+.3f})" if name in baseline else f"{value:.3f}"
+        if entry.latency is not None:
+            row["p50"], row["p95"] = _milliseconds(entry.latency.p50_ms), _milliseconds(entry.latency.p95_ms)
+            row["질의 수"] = str(entry.latency.count)
+        row["원래 모델"] = entry.model
+        card = MODEL_CARDS.get(entry.model)
+        for field_name in card_fields:
+            row[CARD_FIELD_LABELS[field_name]] = getattr(card, field_name) if card else "(모델 카드 없음)"
+        if entry.is_standin:
+            standins.append(shown)
+        rows.append(row)
+    return SummaryTable(caption, metric_names, card_fields, tuple(rows), tuple(standins))

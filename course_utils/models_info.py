@@ -46,6 +46,17 @@ _COHERE_PRICE = "검색 1회 = 질의 1개 + 문서 최대 100개. 체험 키: r
 _FLASHRANK_LICENCE = "라이브러리 Apache-2.0, 모델 파일(Hugging Face prithivida/flashrank) CC-BY-SA-4.0"
 _CARDS = [
     ModelCard(
+        "course-lexical-logreg",
+        "feature-ltr",
+        "어휘 특징 7개 + 로지스틱 회귀 (가중치 8개, 신경망 아님)",
+        "Apache-2.0 (강의 저장소의 코드, 강의 train 질의로 학습)",
+        "한국어 전용 (Kiwi 형태소, 강의 데이터로 학습). 말을 바꾼 질의에는 약함",
+        "자체 실행(CPU, 하드웨어 비용)",
+        "공개 수치 없음: 강의 데이터셋에서만 잼 (README, 00_overview)",
+        "reranker-course course_utils.rerankers.FeatureLTRReranker",
+        "2026-11",
+    ),
+    ModelCard(
         "BAAI/bge-reranker-v2-m3",
         "cross-encoder",
         "568M, XLM-RoBERTa large (24층, hidden 1024)",

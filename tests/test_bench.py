@@ -182,3 +182,13 @@ def test_committed_reference_covers_every_shape_and_candidate_count():
     )
     with pytest.raises(ValueError, match="shape"):
         estimate_seconds("BERT-huge", 1, 10, report)
+
+
+def test_readme_carries_the_committed_2_core_table(capsys):
+    import runpy
+
+    from conftest import ROOT
+
+    runpy.run_path(str(ROOT / "scripts" / "bench_readme_table.py"), run_name="__main__")
+    table = capsys.readouterr().out.strip()
+    assert table and table in (ROOT / "README.md").read_text(encoding="utf-8")
