@@ -178,3 +178,35 @@ FAKE_BODY = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789"
 )
 def test_key_patterns_catch_real_looking_keys(sample):
     assert any(re.search(pattern, sample) for pattern in KEY_PATTERNS.values())
+
+
+def test_the_wheel_carries_every_data_file_the_package_reads(tmp_path):
+    """Colab 은 git+ 로 설치한 휠을 씁니다: 편집 설치에서만 보이는 파일이 있으면 그곳에서 깨집니다."""
+    import subprocess
+    import sys
+    import zipfile
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+    )
+    (wheel,) = tmp_path.glob("*.whl")
+    packaged = set(zipfile.ZipFile(wheel).namelist())
+    package = ROOT / "course_utils"
+    expected = {
+        path.relative_to(ROOT).as_posix()
+        for path in package.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    assert expected <= packaged, sorted(expected - packaged)
