@@ -367,14 +367,17 @@ def _shape_cross_encoder(shape: ModelShape, device: str):
     from sentence_transformers import CrossEncoder
     from transformers import AutoModelForSequenceClassification
 
-    from .env import find_local_model
+    from .env import find_local_model, quiet_model_loading
     from .standins import build_standin_cross_encoder
 
     for model_id in shape.real_models:
         local = find_local_model(model_id)
         if local is not None:
-            return CrossEncoder(str(local), device=device), f"실제 ({model_id})"
-    encoder = CrossEncoder(str(build_standin_cross_encoder()), device=device)
+            with quiet_model_loading():
+                return CrossEncoder(str(local), device=device), f"실제 ({model_id})"
+    source = build_standin_cross_encoder()
+    with quiet_model_loading():
+        encoder = CrossEncoder(str(source), device=device)
     torch.manual_seed(0)
     encoder[0].model = AutoModelForSequenceClassification.from_config(shape.config()).to(device).eval()
     if shape.family == "xlm-roberta":
@@ -443,10 +446,13 @@ def _ranking_agreement(workload, batch_size: int) -> dict | None:
     from scipy.stats import kendalltau
     from sentence_transformers import CrossEncoder
 
+    from .env import quiet_model_loading
     from .scoring import score_pairs
     from .standins import build_standin_cross_encoder
 
-    fp32 = CrossEncoder(str(build_standin_cross_encoder()), device="cpu")
+    source = build_standin_cross_encoder()
+    with quiet_model_loading():
+        fp32 = CrossEncoder(str(source), device="cpu")
     int8 = _quantize_int8(fp32)
     if int8 is None:
         return None

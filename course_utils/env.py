@@ -12,12 +12,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.util
 import os
 import socket
 import sys
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -221,3 +223,20 @@ def find_local_model(repo_id: str) -> Path | None:
         return Path(snapshot_download(repo_id, local_files_only=True))
     except (LocalEntryNotFoundError, OSError, ValueError):
         return None
+
+
+@contextlib.contextmanager
+def quiet_model_loading() -> Iterator[None]:
+    """모델을 불러오는 동안 transformers 의 'Loading weights' 진행 막대를 끕니다.
+
+    노트북에서는 그 막대가 위젯으로 남아 출력만 어지럽히고, 위젯을 그리지 않는 곳에서는 깨진 글자로 보입니다.
+    """
+    from transformers.utils import logging as transformers_logging
+
+    was_enabled = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            transformers_logging.enable_progress_bar()

@@ -221,9 +221,12 @@ _scorer_lock = threading.Lock()
 def _standin_cross_encoder():
     from sentence_transformers import CrossEncoder
 
+    from .env import quiet_model_loading
     from .standins import build_standin_cross_encoder
 
-    return CrossEncoder(str(build_standin_cross_encoder()), device="cpu")
+    source = build_standin_cross_encoder()
+    with quiet_model_loading():
+        return CrossEncoder(str(source), device="cpu")
 
 
 def prepare_standin_scorer() -> None:

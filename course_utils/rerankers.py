@@ -31,7 +31,7 @@ from langchain_core.callbacks import Callbacks
 from langchain_core.documents import BaseDocumentCompressor, Document
 from pydantic import ConfigDict
 
-from .env import runtime
+from .env import quiet_model_loading, runtime
 
 DocumentLike = str | Document
 
@@ -519,7 +519,8 @@ class CrossEncoderBackend(Reranker):
         elif model in REMOTE_CODE_MODELS:
             model_kwargs["trust_remote_code"] = True
         self.max_length = model_kwargs["max_length"]
-        self._encoder = HuggingFaceCrossEncoder(model_name=source, model_kwargs=model_kwargs)
+        with quiet_model_loading():
+            self._encoder = HuggingFaceCrossEncoder(model_name=source, model_kwargs=model_kwargs)
         if rt.device == "cuda":
             # GPU 에서는 fp16 이 빠르고 점수 차이는 작습니다. .half() 는 transformers 판에 상관없이 같습니다.
             self._encoder.client.half()

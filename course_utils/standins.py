@@ -14,6 +14,8 @@ from pathlib import Path
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
+from .env import quiet_model_loading
+
 _announced: set[str] = set()
 
 
@@ -229,7 +231,8 @@ def _train_standin(folder: Path) -> None:
     model.save_pretrained(hf_folder)
     tokenizer.save_pretrained(hf_folder)
     # sentence-transformers 폴더로 다시 저장: CrossEncoder(경로) 로 그대로 불러올 수 있게 합니다.
-    CrossEncoder(str(hf_folder), device="cpu", max_length=STANDIN_MAX_LENGTH).save(str(folder))
+    with quiet_model_loading():
+        CrossEncoder(str(hf_folder), device="cpu", max_length=STANDIN_MAX_LENGTH).save(str(folder))
 
 
 def build_standin_cross_encoder(cache_dir: Path | None = None) -> Path:
@@ -301,7 +304,8 @@ def build_standin_flashrank(flashrank_dir: Path) -> str:
     import torch
     from transformers import AutoModelForSequenceClassification
 
-    model = AutoModelForSequenceClassification.from_pretrained(source).eval()
+    with quiet_model_loading():
+        model = AutoModelForSequenceClassification.from_pretrained(source).eval()
     tokenizer = standin_tokenizer()
     example = tokenizer(["질의"], ["문서 본문"], return_tensors="pt")
     flashrank_dir.mkdir(parents=True, exist_ok=True)

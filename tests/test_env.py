@@ -124,3 +124,14 @@ def test_runtime_is_a_frozen_record():
     rt = Runtime(False, "cpu", True, False, env.default_cache_dir(), None)
     with pytest.raises(AttributeError):
         rt.device = "cuda"
+
+
+def test_model_loading_hides_the_weights_progress_bar_and_restores_it():
+    from transformers.utils import logging as transformers_logging
+
+    from course_utils.env import quiet_model_loading
+
+    transformers_logging.enable_progress_bar()
+    with quiet_model_loading():
+        assert not transformers_logging.is_progress_bar_enabled()
+    assert transformers_logging.is_progress_bar_enabled()
