@@ -441,6 +441,22 @@ def _quantize_int8(encoder):
     return quantized
 
 
+def _compare_int8(encoder, shape: ModelShape, workload, batch_size: int, max_seconds: float) -> dict | None:
+    """같은 입력에서 fp32 와 int8 (CPU) 의 p50 을 잽니다. int8 을 만들 수 없으면 ``None``."""
+    int8 = _quantize_int8(encoder)
+    if int8 is None:
+        return None
+    fp32_stats = _time_scoring(encoder, shape, workload, batch_size, max_seconds)
+    int8_stats = _time_scoring(int8, shape, workload, batch_size, max_seconds)
+    return {
+        "shape": shape.name,
+        "candidates": len(workload[0][1]),
+        "fp32_p50_ms": fp32_stats["p50_ms"],
+        "int8_p50_ms": int8_stats["p50_ms"],
+        "speedup": fp32_stats["p50_ms"] / int8_stats["p50_ms"],
+    }
+
+
 def _ranking_agreement(workload, batch_size: int) -> dict | None:
     """학습된 대체 모델의 fp32 와 int8 점수로 만든 순위가 얼마나 같은지 (질의마다 평균)."""
     from scipy.stats import kendalltau
@@ -573,26 +589,15 @@ def run_benchmark(
                     f"{name} · {precision} · 후보 {count}개: p50 {row['p50_ms']:,.0f} ms · 효율 {row['efficiency']:.2f}"
                 )
         encoder.to(torch.float32)
-        compare_workload = _workload(test_queries, corpus, queries, COMPARE_CANDIDATES)
-        if comparisons and name in QUANTIZED_SHAPES:
-            cpu_encoder = encoder.to("cpu")
-            int8 = _quantize_int8(cpu_encoder)
-            if int8 is not None:
-                fp32_stats = _time_scoring(cpu_encoder, shape, compare_workload, batch_size, max_seconds)
-                int8_stats = _time_scoring(int8, shape, compare_workload, batch_size, max_seconds)
-                report.quantization.append(
-                    {
-                        "shape": name,
-                        "candidates": COMPARE_CANDIDATES,
-                        "fp32_p50_ms": fp32_stats["p50_ms"],
-                        "int8_p50_ms": int8_stats["p50_ms"],
-                        "speedup": fp32_stats["p50_ms"] / int8_stats["p50_ms"],
-                    }
-                )
-                say(f"{name} · int8: {report.quantization[-1]['speedup']:.2f}배")
-                del int8
-        if comparisons and name == shapes[-1]:
-            report.langchain = _compare_with_langchain(encoder, name, compare_workload)
+        if comparisons:
+            compare_workload = _workload(test_queries, corpus, queries, COMPARE_CANDIDATES)
+            if name == shapes[-1]:
+                report.langchain = _compare_with_langchain(encoder, name, compare_workload)
+            if name in QUANTIZED_SHAPES:
+                quantized = _compare_int8(encoder.to("cpu"), shape, compare_workload, batch_size, max_seconds)
+                if quantized is not None:
+                    report.quantization.append(quantized)
+                    say(f"{name} · int8: {quantized['speedup']:.2f}배")
         del encoder
     if comparisons:
         workload = _workload(test_queries, corpus, 10 if quick else 30, COMPARE_CANDIDATES)

@@ -192,3 +192,15 @@ def test_readme_carries_the_committed_2_core_table(capsys):
     runpy.run_path(str(ROOT / "scripts" / "bench_readme_table.py"), run_name="__main__")
     table = capsys.readouterr().out.strip()
     assert table and table in (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def test_int8_comparison_times_both_precisions_on_the_same_inputs():
+    from course_utils.bench import _compare_int8, _shape_cross_encoder, _workload
+
+    corpus, queries, _ = load_course_dataset("test")
+    shape = MODEL_SHAPES["TinyBERT-L2"]
+    encoder, _ = _shape_cross_encoder(shape, "cpu")
+    result = _compare_int8(encoder, shape, _workload(queries, corpus, 2, 8), batch_size=16, max_seconds=5)
+    assert result["shape"] == "TinyBERT-L2" and result["candidates"] == 8
+    assert result["fp32_p50_ms"] > 0 and result["int8_p50_ms"] > 0
+    assert result["speedup"] == pytest.approx(result["fp32_p50_ms"] / result["int8_p50_ms"])
