@@ -76,10 +76,12 @@ def timed_rerank_run(
     Args:
         reranker: ``load_reranker`` 로 만든 리랭커.
         queries: ``queries[query_id] = text``. 이 질의들만 리랭킹합니다 (일부만 골라 넘겨도 됩니다).
-        candidates: 1단계 run. 후보는 점수 순으로 정렬해 넘깁니다.
+        candidates: 1단계 run (``{질의 id: {문서 id: 점수}}``). 이 함수가 점수 순으로 정렬해 씁니다.
         corpus: ``corpus[doc_id] = {"title", "text"}``.
         top_k: 질의마다 1단계 상위 몇 개만 리랭커에 넘길지 (``None`` 이면 전부). CPU 에서는 후보 수가 곧 비용입니다.
     """
+    if not queries:
+        raise ValueError("queries 가 비어 있습니다. 리랭킹할 질의를 하나 이상 넘기세요.")
     missing = [query_id for query_id in queries if query_id not in candidates]
     if missing:
         raise ValueError(
@@ -189,7 +191,7 @@ MODEL_SHAPES: dict[str, ModelShape] = {
 QUICK_SHAPES = ("TinyBERT-L2", "MiniLM-L12")
 FULL_CANDIDATES = (10, 20, 50, 100)
 QUICK_CANDIDATES = (10, 20)
-#: int8 과 fp32 를 견주는 모양과 후보 수 (이슈의 목표: MiniLM-L12, XLM-R base).
+#: int8 과 fp32 를 견주는 모양 (강의가 int8 을 권하는 중간 크기 모델)과 후보 수.
 QUANTIZED_SHAPES = ("MiniLM-L12", "XLM-R base")
 COMPARE_CANDIDATES = 20
 #: 저장소에 함께 싣는 2코어 CPU 측정값 (README 표와 노트북의 시간 추정이 이 파일을 씁니다).
@@ -536,7 +538,7 @@ def run_benchmark(
     """이 기기에서 강의가 쓰는 리랭커 모양들의 점수 계산 비용을 잽니다.
 
     Args:
-        quick: 작은 모양 두 개, 후보 10·20개, 질의 3개만 (1분 안쪽). 기본은 모든 모양, 후보 10·20·50·100개.
+        quick: 작은 모양 두 개, 후보 10·20개, 질의 3개만 (2코어 CPU 에서 1–2분). 기본은 모든 모양, 후보 10·20·50·100개.
         shapes: 잴 모양 이름 (``MODEL_SHAPES`` 의 키).
         candidates: 질의마다 리랭킹할 후보 수들.
         queries: 후보 수마다 잴 질의 수 (p50/p95 의 표본).

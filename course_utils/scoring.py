@@ -100,12 +100,14 @@ def score_pairs(
         max_length: 쌍의 토큰 상한. ``None`` 이면 모델의 ``max_seq_length``.
 
     Returns:
-        ``(점수 목록, 토큰 수)``. 점수는 ``CrossEncoder.predict`` 와 같은 값입니다.
+        ``(점수 목록, 토큰 수)``. 라벨이 하나인 모델(리랭커 대부분)의 점수는 ``CrossEncoder.predict`` 와 같은
+        값이고, 라벨이 둘이면 '관련 있음' 쪽인 마지막 열의 값입니다 (LangChain ``HuggingFaceCrossEncoder`` 와 같음).
     """
     if not texts:
         return [], TokenCounts(0)
     tokenizer = model.tokenizer
-    limit = max_length or model.max_seq_length
+    # max_seq_length 가 없는 체크포인트도 있어 토크나이저의 한도로 물러섭니다.
+    limit = max_length or model.max_seq_length or tokenizer.model_max_length
     encoded = tokenizer([query] * len(texts), list(texts), truncation=True, max_length=limit)
     lengths = [len(ids) for ids in encoded["input_ids"]]
     # 상한에 딱 닿은 쌍만 다시 세어 실제로 잘렸는지 봅니다 (대부분의 쌍은 한 번만 토큰화).

@@ -6,6 +6,7 @@ import functools
 import random
 from collections.abc import Mapping
 
+from ..bench import reference_report
 from . import Exercise, is_close
 
 # --- 문제 1: 조건에 맞는 리랭커 고르기 ----------------------------------------------------------------
@@ -49,11 +50,11 @@ def _scenario(max_p50_ms: float, commercial: bool, air_gapped: bool, korean: boo
 
 
 #: 예시 선택지. bge-reranker-v2-m3·jina v2 가중치·TinyBERT 의 p50 은 2코어 CPU 에서 후보 20개인 질의 하나의 시간
-#: (강의 측정, 2코어 CPU, 2026-11)이고, API·MultiBERT·feature-ltr 의 p50 은 예시 값입니다. nDCG@10 은 모두
+#: (강의 벤치마크 bench_2core.json, 2026-11, 반올림)이고, API·MultiBERT·feature-ltr 의 p50 은 예시 값입니다. nDCG@10 은 모두
 #: '여러분의 데이터에서 이렇게 쟀다'고 가정한 예시 값입니다 (공개 수치끼리는 조건이 달라 비교할 수 없습니다).
 EXAMPLE_OPTIONS = [
-    _option("bge-reranker-v2-m3 (CPU)", 0.80, 20_000, True, True, True),
-    _option("jina v2 공개 가중치 (CPU)", 0.79, 7_100, False, True, True),
+    _option("bge-reranker-v2-m3 (CPU)", 0.80, 8_700, True, True, True),
+    _option("jina v2 공개 가중치 (CPU)", 0.79, 2_500, False, True, True),
     _option("Cohere rerank-v3.5 (API)", 0.82, 400, True, False, True),
     _option("Jina API", 0.79, 350, True, False, True),
     _option("FlashRank MultiBERT", 0.70, 1_500, True, True, True),
@@ -69,8 +70,8 @@ _PICK_CASES = [
     ),
     ("SaaS · 상업 서비스 · 한국어 · p50 1초 이내", EXAMPLE_OPTIONS, _scenario(1_000, True, False, True)),
     ("폐쇄망 · 상업 서비스 · 한국어 · 시간 여유 30초", EXAMPLE_OPTIONS, _scenario(30_000, True, True, True)),
-    ("폐쇄망 · 연구용(비상업) · 한국어 · p50 10초 이내", EXAMPLE_OPTIONS, _scenario(10_000, False, True, True)),
-    ("폐쇄망 · 상업 서비스 · 한국어 · p50 10초 이내", EXAMPLE_OPTIONS, _scenario(10_000, True, True, True)),
+    ("폐쇄망 · 연구용(비상업) · 한국어 · p50 5초 이내", EXAMPLE_OPTIONS, _scenario(5_000, False, True, True)),
+    ("폐쇄망 · 상업 서비스 · 한국어 · p50 5초 이내", EXAMPLE_OPTIONS, _scenario(5_000, True, True, True)),
     ("실시간 · 한국어 · p50 100 ms 이내", EXAMPLE_OPTIONS, _scenario(100, True, False, True)),
     ("실시간 · 영어 · p50 100 ms 이내", EXAMPLE_OPTIONS, _scenario(100, True, False, False)),
     (
@@ -97,7 +98,7 @@ def _random_pick_cases(count: int = 30) -> list[tuple[str, list[dict], dict]]:
             _option(
                 f"r{position}",
                 round(generator.uniform(0.3, 0.9), 3),
-                generator.choice([5, 20, 50, 300, 1_500, 7_100, 20_000]),
+                generator.choice([5, 20, 50, 300, 1_500, 2_500, 8_700]),
                 generator.random() < 0.7,
                 generator.random() < 0.6,
                 generator.random() < 0.7,
@@ -140,11 +141,12 @@ def _check_pick(answer: object) -> str | None:
 
 # --- 문제 2: 파라미터 수까지 넣은 비용 어림 ----------------------------------------------------------
 
-#: 기준 측정 (강의 측정, 2코어 CPU, fp32, 2026-11): XLM-R large 모양(bge-reranker-v2-m3)이 질의 하나의
-#: 후보 20개(256토큰 쌍)를 읽는 데 20초.
-REFERENCE_SECONDS = 20.0
+#: 기준 측정 (강의 벤치마크 bench_2core.json, 2코어 CPU, fp32, 2026-11): XLM-R large 모양(bge-reranker-v2-m3)이
+#: 질의 하나의 후보 20개(강의 문단, 쌍당 약 112토큰)를 읽는 데 걸린 p50 (약 8.7초).
+_REFERENCE = reference_report()
 REFERENCE_PAIRS = 20
-REFERENCE_TOKENS = 256
+REFERENCE_SECONDS = _REFERENCE.row("XLM-R large", REFERENCE_PAIRS)["p50_ms"] / 1000
+REFERENCE_TOKENS = round(_REFERENCE.row("XLM-R large", REFERENCE_PAIRS)["tokens_per_pair"])
 #: 그 모델의 '임베딩 표를 뺀' 파라미터 수: 568M − 어휘 250,002 × hidden 1024.
 REFERENCE_PARAMETERS = 568e6 - 250_002 * 1024
 #: 임베딩 표를 뺀 파라미터 수 (계산이 실제로 일어나는 부분). 크기와 어휘는 각 모델 카드의 값입니다.
@@ -154,12 +156,15 @@ COMPUTE_PARAMETERS = {
     "MiniLM-L12 (ms-marco-MiniLM-L-12-v2)": 33.4e6 - 30_522 * 384,
     "TinyBERT-L2 (ms-marco-TinyBERT-L-2-v2)": 4.4e6 - 30_522 * 128,
 }
-#: 같은 조건(질의 하나, 후보 20개, 256토큰)에서 강의가 잰 시간(초, 2코어 CPU, 2026-11).
+#: 같은 조건(질의 하나, 후보 20개, 강의 문단)에서 강의 벤치마크가 잰 p50 (초, 2코어 CPU, 2026-11).
 MEASURED_CPU_SECONDS = {
-    "XLM-R large (bge-reranker-v2-m3)": 20.0,
-    "XLM-R base (bge-reranker-base, jina v2)": 7.1,
-    "MiniLM-L12 (ms-marco-MiniLM-L-12-v2)": 1.9,
-    "TinyBERT-L2 (ms-marco-TinyBERT-L-2-v2)": 0.05,
+    label: _REFERENCE.row(shape, REFERENCE_PAIRS)["p50_ms"] / 1000
+    for label, shape in (
+        ("XLM-R large (bge-reranker-v2-m3)", "XLM-R large"),
+        ("XLM-R base (bge-reranker-base, jina v2)", "XLM-R base"),
+        ("MiniLM-L12 (ms-marco-MiniLM-L-12-v2)", "MiniLM-L12"),
+        ("TinyBERT-L2 (ms-marco-TinyBERT-L-2-v2)", "TinyBERT-L2"),
+    )
 }
 
 
