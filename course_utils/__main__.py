@@ -61,6 +61,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench_parser.add_argument("--shapes", nargs="+", help="잴 모양 이름 (기본: 전부, --quick 이면 작은 두 개)")
     bench_parser.add_argument("--candidates", nargs="+", type=int, help="질의당 후보 수들 (기본: 10 20 50 100)")
     bench_parser.add_argument("--queries", type=int, help="후보 수마다 잴 질의 수 (기본: 5, --quick 이면 3)")
+    bench_parser.add_argument(
+        "--agreement-queries", type=int, help="fp32 와 int8 의 순위 일치를 잴 test 질의 수 (기본: 30, --quick 이면 10)"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "bench":
@@ -68,7 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         try:
             report = run_benchmark(
-                quick=args.quick, shapes=args.shapes, candidates=args.candidates, queries=args.queries
+                quick=args.quick,
+                shapes=args.shapes,
+                candidates=args.candidates,
+                queries=args.queries,
+                agreement_queries=args.agreement_queries,
             )
         except ValueError as error:
             parser.error(str(error))

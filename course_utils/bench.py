@@ -206,7 +206,7 @@ class BenchmarkReport:
         machine: CPU 모델, 코어 수, torch 스레드 수, GPU 등.
         rows: 모양 × 정밀도 × 후보 수마다 지연 시간(p50/p95), 효율, 패딩 낭비.
         quantization: 모양마다 fp32 와 int8 (동적 양자화) 의 p50 과 속도 배율.
-        agreement: 학습된 대체 모델에서 fp32 와 int8 순위의 일치도 (top-10 겹침, 켄달 타우).
+        agreement: 오프라인 모델(e5-small, 크로스 인코더 모양)에서 fp32 와 int8 순위의 일치도 (top-10 겹침, 켄달 타우).
         langchain: 같은 입력에서 강의 경로와 LangChain 기본 ``CrossEncoderReranker`` 경로의 p50 과 배율.
     """
 
@@ -259,7 +259,7 @@ class BenchmarkReport:
         if self.agreement:
             agreement = self.agreement
             parts.append(
-                f"fp32 ↔ int8 순위 일치 (학습된 대체 모델, 질의 {agreement['queries']}개 × 후보 "
+                f"fp32 ↔ int8 순위 일치 (오프라인 e5-small 모델, 질의 {agreement['queries']}개 × 후보 "
                 f"{agreement['candidates']}개): top-10 겹침 {agreement['top10_overlap']:.3f}"
                 f" · 켄달 타우 {agreement['kendall_tau']:.3f}"
             )
@@ -360,7 +360,8 @@ def _matmul_flops_per_second(rows: int, inner: int, columns: int, device: str, d
 def _shape_cross_encoder(shape: ModelShape, device: str):
     """모양의 크로스 인코더: 미리 받은 실제 가중치가 있으면 그것, 없으면 같은 모양의 무작위 초기화.
 
-    무작위 모델은 강의 대체 모델의 토크나이저를 씁니다 (한국어 토큰 수는 실제 토크나이저와 조금 다릅니다).
+    무작위 모델은 오프라인 모델(multilingual-e5-small)의 XLM-R 토크나이저를 씁니다. XLM-R 계열 모양은 실제와 같은
+    토큰 수이고, BERT 계열 모양(WordPiece)은 한국어 토큰 수가 조금 다릅니다.
 
     Returns:
         ``(CrossEncoder, 가중치 설명)``.
@@ -370,20 +371,22 @@ def _shape_cross_encoder(shape: ModelShape, device: str):
     from transformers import AutoModelForSequenceClassification
 
     from .env import find_local_model, quiet_model_loading
-    from .standins import build_standin_cross_encoder
+    from .offline_models import cross_encoder_path
 
     for model_id in shape.real_models:
         local = find_local_model(model_id)
         if local is not None:
             with quiet_model_loading():
                 return CrossEncoder(str(local), device=device), f"실제 ({model_id})"
-    source = build_standin_cross_encoder()
     with quiet_model_loading():
-        encoder = CrossEncoder(str(source), device=device)
+        encoder = CrossEncoder(str(cross_encoder_path()), device=device, trust_remote_code=True)
+    config = shape.config()
+    # 토큰 id 가 어휘 밖으로 나가지 않게 임베딩 표만 토크나이저 크기로 늘립니다 (표 찾기는 FLOPs 에 들지 않습니다).
+    config.vocab_size = max(config.vocab_size, len(encoder.tokenizer))
     torch.manual_seed(0)
-    encoder[0].model = AutoModelForSequenceClassification.from_config(shape.config()).to(device).eval()
-    if shape.family == "xlm-roberta":
-        encoder.tokenizer.model_input_names = ["input_ids", "attention_mask"]  # XLM-R 에는 문장 구분 임베딩이 없습니다
+    encoder[0].model = AutoModelForSequenceClassification.from_config(config).to(device).eval()
+    # 무작위 모델은 보통의 XLM-R/BERT 쌍으로 받습니다: 구간 표시(token_type_ids)는 쓰지 않습니다.
+    encoder.tokenizer.model_input_names = ["input_ids", "attention_mask"]
     return encoder, "무작위 (같은 모양)"
 
 
@@ -460,17 +463,16 @@ def _compare_int8(encoder, shape: ModelShape, workload, batch_size: int, max_sec
 
 
 def _ranking_agreement(workload, batch_size: int) -> dict | None:
-    """학습된 대체 모델의 fp32 와 int8 점수로 만든 순위가 얼마나 같은지 (질의마다 평균)."""
+    """오프라인 모델(e5-small, 크로스 인코더 모양)의 fp32 와 int8 점수로 만든 순위가 얼마나 같은지 (질의마다 평균)."""
     from scipy.stats import kendalltau
     from sentence_transformers import CrossEncoder
 
     from .env import quiet_model_loading
+    from .offline_models import cross_encoder_path
     from .scoring import score_pairs
-    from .standins import build_standin_cross_encoder
 
-    source = build_standin_cross_encoder()
     with quiet_model_loading():
-        fp32 = CrossEncoder(str(source), device="cpu")
+        fp32 = CrossEncoder(str(cross_encoder_path()), device="cpu", trust_remote_code=True)
     int8 = _quantize_int8(fp32)
     if int8 is None:
         return None
@@ -483,7 +485,7 @@ def _ranking_agreement(workload, batch_size: int) -> dict | None:
         overlaps.append(len(top_fp32 & top_int8) / 10)
         taus.append(kendalltau(scores_fp32, scores_int8).statistic)
     return {
-        "model": "강의 대체 크로스 인코더 (학습됨)",
+        "model": "multilingual-e5-small (크로스 인코더 모양, 오프라인 모델)",
         "queries": len(workload),
         "candidates": len(workload[0][1]),
         "top10_overlap": statistics.fmean(overlaps),
@@ -496,7 +498,7 @@ def _compare_with_langchain(encoder, shape_name: str, workload) -> dict:
     from langchain_classic.retrievers.document_compressors import CrossEncoderReranker
     from langchain_community.cross_encoders import HuggingFaceCrossEncoder
 
-    from .rerankers import _scored_cross_encoder_reranker_class
+    from .rerankers.cross_encoder import _scored_cross_encoder_reranker_class
 
     # model_construct: 이미 불러온 모델을 그대로 감쌉니다 (다시 불러오지 않음).
     wrapped = HuggingFaceCrossEncoder.model_construct(client=encoder, model_name=shape_name, model_kwargs={})
@@ -534,6 +536,7 @@ def run_benchmark(
     max_seconds: float = 45.0,
     comparisons: bool = True,
     progress: bool = True,
+    agreement_queries: int | None = None,
 ) -> BenchmarkReport:
     """이 기기에서 강의가 쓰는 리랭커 모양들의 점수 계산 비용을 잽니다.
 
@@ -546,6 +549,7 @@ def run_benchmark(
         max_seconds: 한 칸(모양 × 후보 수)에 쓸 시간의 상한. 넘으면 질의 2개 이후 멈춥니다.
         comparisons: int8 대 fp32, 순위 일치, LangChain 기본 경로와의 비교도 잴지 (끄면 지연 시간 표만).
         progress: 진행 상황을 출력할지.
+        agreement_queries: fp32 와 int8 의 순위 일치를 잴 test 질의 수 (기본: ``quick`` 이면 10, 아니면 30).
 
     Raises:
         ValueError: 모르는 모양 이름, 1–160 밖의 후보 수, 1 보다 작은 질의 수.
@@ -565,6 +569,9 @@ def run_benchmark(
         raise ValueError(f"candidates 는 1–{len(corpus)} 사이의 정수여야 합니다 (받은 값: {list(candidates)}).")
     if queries < 1:
         raise ValueError(f"queries 는 1 이상이어야 합니다 (받은 값: {queries}).")
+    agreement_queries = agreement_queries if agreement_queries is not None else (10 if quick else 30)
+    if not 1 <= agreement_queries <= len(test_queries):
+        raise ValueError(f"agreement_queries 는 1–{len(test_queries)} 사이여야 합니다 (받은 값: {agreement_queries}).")
 
     def say(message: str) -> None:
         if progress:
@@ -602,6 +609,6 @@ def run_benchmark(
                     say(f"{name} · int8: {quantized['speedup']:.2f}배")
         del encoder
     if comparisons:
-        workload = _workload(test_queries, corpus, 10 if quick else 30, COMPARE_CANDIDATES)
+        workload = _workload(test_queries, corpus, agreement_queries, COMPARE_CANDIDATES)
         report.agreement = _ranking_agreement(workload, batch_size) or {}
     return report

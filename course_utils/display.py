@@ -185,6 +185,7 @@ class RerankerMeasurement:
         scores: 리랭킹 뒤 지표 평균 (``evaluate`` 의 결과).
         latency: 질의당 리랭킹 시간 (``timed_rerank_run`` 의 결과). 재지 않았으면 ``None``.
         is_standin: 대체 모델로 쟀으면 ``True`` (``reranker.is_standin``). 이 줄의 숫자는 원래 모델의 결과가 아닙니다.
+        runs: 대체 모델로 쟀을 때 실제로 돈 모델 (``reranker.runs``). 표의 '측정한 모델' 칸에 그대로 나옵니다.
     """
 
     name: str
@@ -192,13 +193,14 @@ class RerankerMeasurement:
     scores: Mapping[str, float]
     latency: LatencyStats | None = None
     is_standin: bool = False
+    runs: str = ""
 
     @classmethod
     def of(
         cls, name: str, reranker: Reranker, scores: Mapping[str, float], latency: LatencyStats | None = None
     ) -> RerankerMeasurement:
         """``load_reranker`` 로 만든 리랭커에서 모델 이름과 대체 모델 여부를 가져와 한 줄을 만듭니다."""
-        return cls(name, reranker.model, dict(scores), latency, reranker.is_standin)
+        return cls(name, reranker.model, dict(scores), latency, reranker.is_standin, reranker.runs)
 
 
 @dataclass(frozen=True)
@@ -238,8 +240,8 @@ class SummaryTable:
         ]
         if self.standins:
             notes.append(
-                f"{STANDIN_TAG} 줄({', '.join(name.removesuffix(' ' + STANDIN_TAG) for name in self.standins)})의 품질과 지연 시간은 강의의 대체 모델이 낸 숫자입니다. "
-                "원래 모델의 결과가 아니므로 원래 모델의 공개 수치와 비교하지 마세요."
+                f"{STANDIN_TAG} 줄({', '.join(name.removesuffix(' ' + STANDIN_TAG) for name in self.standins)})의 품질과 지연 시간은 "
+                "'측정한 모델' 칸의 모델을 이 런타임에서 잰 값입니다. 원래 모델의 결과가 아니므로 원래 모델의 공개 수치와 비교하지 마세요."
             )
         notes.append(
             "모델 정보 칸은 원래 모델의 공개 정보입니다 (course_utils.models_info, 출처와 확인 날짜는 published_table)."
@@ -388,7 +390,7 @@ def summary_table(
     for entry in measured:
         shown = f"{entry.name} {STANDIN_TAG}" if entry.is_standin else entry.name
         row = empty_row(shown)
-        row["측정한 모델"] = f"강의 대체 모델 ({entry.model} 아님)" if entry.is_standin else entry.model
+        row["측정한 모델"] = f"{entry.runs or '대체 모델'} ({entry.model} 대신)" if entry.is_standin else entry.model
         for name, label in zip(metric_names, labels, strict=True):
             if name in entry.scores:
                 value = entry.scores[name]

@@ -227,16 +227,20 @@ def find_local_model(repo_id: str) -> Path | None:
 
 @contextlib.contextmanager
 def quiet_model_loading() -> Iterator[None]:
-    """모델을 불러오는 동안 transformers 의 'Loading weights' 진행 막대를 끕니다.
+    """모델을 불러오는 동안 transformers 의 'Loading weights' 진행 막대와 불러오기 보고(LOAD REPORT)를 끕니다.
 
     노트북에서는 그 막대가 위젯으로 남아 출력만 어지럽히고, 위젯을 그리지 않는 곳에서는 깨진 글자로 보입니다.
+    보고는 e5 처럼 풀링 층(pooler) 없이 배포된 모델에서 "MISSING" 표를 내는데, 평균 풀링을 쓰므로 해당이 없습니다.
     """
     from transformers.utils import logging as transformers_logging
 
     was_enabled = transformers_logging.is_progress_bar_enabled()
+    verbosity = transformers_logging.get_verbosity()
     transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
     try:
         yield
     finally:
+        transformers_logging.set_verbosity(verbosity)
         if was_enabled:
             transformers_logging.enable_progress_bar()

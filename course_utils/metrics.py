@@ -153,3 +153,58 @@ def evaluate(qrels: Qrels, run: Run, metrics: Iterable[str] = DEFAULT_METRICS) -
         raise ValueError("qrels 에 관련 문서(grade > 0)가 있는 질의가 없어 평가할 수 없습니다.")
     means = {name: sum(values[name] for values in per_query.values()) / len(per_query) for name in names}
     return EvaluationResult(means, per_query, skipped)
+
+
+def bootstrap_interval(
+    result: EvaluationResult,
+    metric: str,
+    baseline: EvaluationResult | None = None,
+    confidence: float = 0.95,
+    resamples: int = 2000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """질의를 다시 뽑는 부트스트랩(bootstrap)으로 평균의 신뢰 구간을 구합니다 (백분위 방식, 결정적).
+
+    ``baseline`` 을 주면 같은 질의끼리 짝지은 **차이** (``result − baseline``)의 구간을 냅니다. 같은 질의의
+    전후를 비교할 때는 이 짝지은 구간이 두 구간을 따로 보는 것보다 정확합니다.
+
+    Args:
+        result: ``evaluate`` 의 결과.
+        metric: 지표 이름 (``result`` 에 있어야 함).
+        baseline: 짝지어 뺄 ``evaluate`` 결과 (같은 질의들).
+        confidence: 신뢰 수준 (0–1).
+        resamples: 다시 뽑는 횟수.
+        seed: 난수 씨앗 (같으면 같은 구간).
+
+    Returns:
+        ``(하한, 상한)``.
+
+    Example:
+        >>> qrels = {f"q{i}": {"a": 1} for i in range(20)}
+        >>> run = {f"q{i}": {"a": 1.0, "b": 2.0 if i % 2 else 0.0} for i in range(20)}
+        >>> low, high = bootstrap_interval(evaluate(qrels, run, ["mrr@10"]), "mrr@10")
+        >>> 0.5 <= low <= 0.75 <= high <= 1.0
+        True
+    """
+    import random
+
+    if metric not in result:
+        raise ValueError(f"metric '{metric}' 이 결과에 없습니다. 있는 지표: {', '.join(result)}")
+    if not 0 < confidence < 1:
+        raise ValueError(f"confidence 는 0 과 1 사이여야 합니다 (받은 값: {confidence!r}).")
+    if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 100:
+        raise ValueError(f"resamples 는 100 이상의 정수여야 합니다 (받은 값: {resamples!r}).")
+    query_ids = sorted(result.per_query)
+    if baseline is not None:
+        missing = [query_id for query_id in query_ids if query_id not in baseline.per_query]
+        if missing or metric not in baseline:
+            raise ValueError(f"baseline 에 같은 질의와 지표 '{metric}' 이 있어야 합니다 (없는 질의: {missing[:5]}).")
+    values = [
+        result.per_query[query_id][metric] - (baseline.per_query[query_id][metric] if baseline is not None else 0.0)
+        for query_id in query_ids
+    ]
+    rng = random.Random(seed)
+    size = len(values)
+    means = sorted(sum(rng.choices(values, k=size)) / size for _ in range(resamples))
+    tail = (1 - confidence) / 2
+    return means[int(tail * (resamples - 1))], means[math.ceil((1 - tail) * (resamples - 1))]

@@ -1,8 +1,8 @@
 """로컬 리랭크 API 서버: Cohere(``POST /v2/rerank``)와 Jina·vLLM(``POST /v1/rerank``) 모양으로 답합니다.
 
 키나 네트워크가 없을 때 수정하지 않은 ``langchain_cohere.CohereRerank`` 와 ``JinaRerank`` 가 이 서버로
-요청을 보내게 해서, 실제 API 와 같은 코드 경로를 오프라인으로 돌립니다. 점수는 강의의 대체 크로스 인코더가
-냅니다. 자체 호스팅(self-hosting) 수업도 겸합니다: vLLM 과 Infinity 같은 서빙 엔진이 같은 모양의 API 를 냅니다.
+요청을 보내게 해서, 실제 API 와 같은 코드 경로를 오프라인으로 돌립니다. 점수는 강의의 오프라인 모델
+(multilingual-e5-small 을 크로스 인코더 모양으로 만든 것, ``course_utils.offline_models``)이 냅니다. 자체 호스팅(self-hosting) 수업도 겸합니다: vLLM 과 Infinity 같은 서빙 엔진이 같은 모양의 API 를 냅니다.
 
 Example:
     >>> with RerankServer(score_fn=lambda query, texts: [float(len(t)) for t in texts]) as server:
@@ -165,13 +165,13 @@ class RerankServer:
     """127.0.0.1 의 빈 포트에서 백그라운드 스레드로 도는 리랭크 API. ``with`` 블록을 벗어나면 멈춥니다.
 
     Args:
-        score_fn: ``(query, texts) -> scores``. ``None`` 이면 강의의 대체 크로스 인코더를 씁니다.
+        score_fn: ``(query, texts) -> scores``. ``None`` 이면 강의의 오프라인 모델을 씁니다.
         api_key: 요청의 ``Authorization: Bearer`` 와 맞아야 하는 키. ``None`` 이면 무작위로 만듭니다.
     """
 
     def __init__(self, score_fn: ScoreFunction | None = None, api_key: str | None = None) -> None:
         self.api_key = api_key or secrets.token_urlsafe(16)
-        self._server = _Server(("127.0.0.1", 0), score_fn or _standin_scores, self.api_key)
+        self._server = _Server(("127.0.0.1", 0), score_fn or _offline_scores, self.api_key)
         self._thread: threading.Thread | None = None
 
     def inject_faults(self, *faults: str, slow_seconds: float = 5.0, retry_after_seconds: int = 1) -> None:
@@ -218,34 +218,33 @@ _scorer_lock = threading.Lock()
 
 
 @functools.cache
-def _standin_cross_encoder():
+def _offline_cross_encoder():
     from sentence_transformers import CrossEncoder
 
     from .env import quiet_model_loading
-    from .standins import build_standin_cross_encoder
+    from .offline_models import cross_encoder_path
 
-    source = build_standin_cross_encoder()
+    source = cross_encoder_path()
     with quiet_model_loading():
-        return CrossEncoder(str(source), device="cpu")
+        return CrossEncoder(str(source), device="cpu", trust_remote_code=True)
 
 
-def prepare_standin_scorer() -> None:
-    """대체 크로스 인코더를 (없으면 만들어) 불러 둡니다. 동시에 여러 요청이 와도 한 번만 만듭니다."""
+def prepare_offline_scorer() -> None:
+    """오프라인 모델을 (없으면 만들어) 불러 둡니다. 동시에 여러 요청이 와도 한 번만 만듭니다."""
     with _scorer_lock:
-        _standin_cross_encoder()
+        _offline_cross_encoder()
 
 
-def _standin_scores(query: str, texts: list[str]) -> list[float]:
-    prepare_standin_scorer()
-    return [
-        float(score)
-        for score in _standin_cross_encoder().predict([(query, text) for text in texts], show_progress_bar=False)
-    ]
+def _offline_scores(query: str, texts: list[str]) -> list[float]:
+    from .scoring import score_pairs
+
+    prepare_offline_scorer()
+    return score_pairs(_offline_cross_encoder(), query, texts)[0]
 
 
 @functools.cache
-def shared_standin_server() -> RerankServer:
-    """프로세스에 하나뿐인 대체 API 서버 (처음 부를 때 시작하고, 프로세스가 끝날 때 멈춥니다)."""
+def shared_offline_server() -> RerankServer:
+    """프로세스에 하나뿐인 로컬 API 서버 (처음 부를 때 시작하고, 프로세스가 끝날 때 멈춥니다)."""
     server = RerankServer().start()
     atexit.register(server.stop)
     return server

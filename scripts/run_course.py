@@ -64,7 +64,13 @@ def run_notebook(path: Path, build: Path, kernel: str, timeout: int) -> Notebook
         if cell.cell_type != "code":
             continue
         text = _stdout_of(cell)
-        report.standins += [line for line in text.splitlines() if line.startswith(STANDIN_MARK)]
+        # 대체 모델 배너는 HTML 한 번으로 보이며, 같은 출력의 text/plain 에 글자판이 들어 있습니다.
+        banners = "".join(
+            output.get("data", {}).get("text/plain", "")
+            for output in cell.get("outputs", [])
+            if output.get("output_type") == "display_data"
+        )
+        report.standins += [line for line in (text + "\n" + banners).splitlines() if line.startswith(STANDIN_MARK)]
         if SUMMARY_TAG in cell.metadata.get("tags", []):
             report.summaries.append(text.rstrip())
 

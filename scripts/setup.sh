@@ -18,7 +18,7 @@ started=$(date +%s)
 # 레지스트리의 최신 CUDA 빌드(수 GB)를 끌어옵니다. 이미 있으면 pip 은 아무것도 하지 않습니다.
 "${pip[@]}" "torch==2.13.0" 2> >(grep -v "is neither a file nor a directory" >&2)
 # 나머지는 잠금 파일(constraints)로 재현 가능하게 설치합니다.
-"${pip[@]}" -c requirements/constraints.txt -e ".[jupyter,dev]" 2> >(grep -v "is neither a file nor a directory" >&2)
+"${pip[@]}" -c requirements/constraints.txt -e ".[jupyter,dev,offline]" 2> >(grep -v "is neither a file nor a directory" >&2)
 # 노트북 실행기가 이 가상 환경의 파이썬을 쓰도록 커널을 등록합니다.
 "$venv/bin/python" -m ipykernel install --sys-prefix --name reranker-course \
     --display-name "Python (reranker-course)" >/dev/null

@@ -8,9 +8,9 @@ import time
 import pytest
 from langchain_core.documents import Document
 
-from course_utils import rerankers
 from course_utils.rerank_server import RerankServer
 from course_utils.rerankers import RerankAPIError, load_reranker
+from course_utils.rerankers import api as rerank_api
 
 QUERY = "강아지 예방접종 시기"
 TEXTS = ["짧음", "조금 더 긴 문서입니다"]
@@ -20,7 +20,7 @@ BACKENDS = ("cohere", "jina")
 
 @pytest.fixture(autouse=True)
 def fast_backoff(monkeypatch):
-    monkeypatch.setattr(rerankers, "API_BACKOFF_BASE_S", 0.01)
+    monkeypatch.setattr(rerank_api, "API_BACKOFF_BASE_S", 0.01)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""각 백엔드를 실제 라이브러리 경로로, 오프라인 대체 모델과 함께 돌려 봅니다."""
+"""각 백엔드를 실제 라이브러리 경로로, 오프라인 모델(e5-small, 크로스 인코더 모양)과 함께 돌려 봅니다."""
 
 import logging
 import shutil
@@ -13,9 +13,9 @@ from langchain_community.document_compressors import FlashrankRerank, JinaRerank
 
 from course_utils.data import to_documents
 from course_utils.env import hub_folder_name
+from course_utils.offline_models import OFFLINE_RERANKER_LABEL, cross_encoder_path
 from course_utils.rerankers import load_reranker
 from course_utils.retrieval import build_retriever
-from course_utils.standins import build_standin_cross_encoder
 
 QUERY = "강아지 예방접종은 언제 시작하나요?"
 PASSAGES = [
@@ -27,10 +27,10 @@ PASSAGES = [
 
 
 @pytest.fixture(scope="module")
-def standin_scores():
+def offline_scores():
     from sentence_transformers import CrossEncoder
 
-    model = CrossEncoder(str(build_standin_cross_encoder()), device="cpu")
+    model = CrossEncoder(str(cross_encoder_path()), device="cpu", trust_remote_code=True)
     return [float(score) for score in model.predict([(QUERY, text) for text in PASSAGES])]
 
 
@@ -48,14 +48,17 @@ def assert_pipeline_scores(compressor, retriever, top_n):
 
 
 @pytest.mark.parametrize("backend", ["cross-encoder", "cohere", "jina", "flashrank"])
-def test_every_backend_offline_is_an_announced_stand_in_with_the_same_scores(backend, standin_scores, capsys):
+def test_every_backend_offline_is_an_announced_stand_in_with_the_same_scores(backend, offline_scores, capsys):
     reranker = load_reranker(backend)
     assert reranker.is_standin and "대체 모델" in reranker.describe()
+    # describe() 는 실제로 돈 모델과 그것이 대신하는 모델을 함께 말합니다.
+    assert OFFLINE_RERANKER_LABEL in reranker.describe() and reranker.model in reranker.describe()
     results = reranker.rank(QUERY, PASSAGES)
     assert sorted(result.index for result in results) == [0, 1, 2, 3]
     by_index = {result.index: result.score for result in results}
-    # 네 백엔드 모두 같은 대체 모델을 각자의 라이브러리 경로(ST, HTTP API, ONNX)로 부릅니다.
-    assert [by_index[i] for i in range(4)] == pytest.approx(standin_scores, abs=1e-4)
+    # 네 백엔드 모두 같은 오프라인 모델을 각자의 라이브러리 경로(ST, HTTP API, ONNX)로 부릅니다.
+    assert [by_index[i] for i in range(4)] == pytest.approx(offline_scores, abs=1e-4)
+    assert results[0].index == 1  # 실제 가중치라서 답이 든 문단이 1등입니다
     load_reranker(backend)
     assert capsys.readouterr().out.count("[대체 모델 사용]") <= 1
 
@@ -83,8 +86,8 @@ def test_api_backends_put_a_timeout_on_every_request():
 
 
 def test_flashrank_uses_the_course_cache_not_tmp_and_tames_logging(fresh_runtime, tmp_path, monkeypatch):
-    # 이미 만든 대체 크로스 인코더를 새 캐시에 복사해 다시 학습하지 않게 합니다.
-    shutil.copytree(build_standin_cross_encoder().parent, tmp_path / "cache" / "standins")
+    # 이미 만든 오프라인 모델을 새 캐시에 복사해 다시 만들지 않게 합니다.
+    shutil.copytree(cross_encoder_path().parents[1], tmp_path / "cache" / "offline-models")
     monkeypatch.setenv("RERANK_COURSE_CACHE", str(tmp_path / "cache"))
     fresh_runtime()
     root = logging.getLogger()
@@ -94,28 +97,28 @@ def test_flashrank_uses_the_course_cache_not_tmp_and_tames_logging(fresh_runtime
     assert str(reranker._ranker.cache_dir).startswith(str(tmp_path / "cache"))
 
 
-def test_cross_encoder_loads_from_the_air_gapped_models_dir(monkeypatch, tmp_path, fresh_runtime, standin_scores):
-    """폐쇄망 경로: 미리 받은 폴더에 모델이 있으면 대체 모델이 아니라 그 모델을 씁니다 (여기서는 대체 모델 파일로 흉내)."""
-    shutil.copytree(build_standin_cross_encoder(), tmp_path / "hf" / hub_folder_name("BAAI/bge-reranker-v2-m3"))
+def test_cross_encoder_loads_from_the_air_gapped_models_dir(monkeypatch, tmp_path, fresh_runtime, offline_scores):
+    """폐쇄망 경로: 미리 받은 폴더에 모델이 있으면 대체 모델이 아니라 그 모델을 씁니다 (여기서는 오프라인 모델 파일로 흉내)."""
+    shutil.copytree(cross_encoder_path(), tmp_path / "hf" / hub_folder_name("BAAI/bge-reranker-v2-m3"))
     monkeypatch.setenv("RERANK_COURSE_MODELS_DIR", str(tmp_path))
     fresh_runtime()
-    reranker = load_reranker("cross-encoder")
+    reranker = load_reranker("cross-encoder", trust_remote_code=True)
     assert not reranker.is_standin and reranker.model == "BAAI/bge-reranker-v2-m3"
     assert [result.score for result in reranker.rank(QUERY, PASSAGES[:1])] == pytest.approx(
-        standin_scores[:1], abs=1e-5
+        offline_scores[:1], abs=1e-5
     )
 
 
 def test_flashrank_loads_from_the_air_gapped_models_dir(monkeypatch, tmp_path, fresh_runtime):
     from flashrank.Config import model_file_map
 
-    from course_utils.standins import STANDIN_FLASHRANK_FILE, build_standin_flashrank
+    from course_utils.offline_models import FLASHRANK_FILE, build_flashrank_folder
 
     cache = tmp_path / "cache"
-    name = build_standin_flashrank(cache)
+    name = build_flashrank_folder(cache)
     target = tmp_path / "models" / "flashrank" / "ms-marco-MultiBERT-L-12"
     shutil.copytree(cache / name, target)
-    (target / STANDIN_FLASHRANK_FILE).rename(target / model_file_map["ms-marco-MultiBERT-L-12"])
+    (target / FLASHRANK_FILE).rename(target / model_file_map["ms-marco-MultiBERT-L-12"])
     monkeypatch.setenv("RERANK_COURSE_MODELS_DIR", str(tmp_path / "models"))
     fresh_runtime()
     reranker = load_reranker("flashrank")
@@ -143,15 +146,15 @@ def test_unknown_models_per_backend_list_the_choices():
 
 
 def test_cohere_rejects_a_bad_key_through_the_real_sdk():
-    """대체 서버도 잘못된 키에는 401 로 답하고, SDK 는 그것을 오류로 올립니다."""
+    """로컬 API 서버도 잘못된 키에는 401 로 답하고, SDK 는 그것을 오류로 올립니다."""
     import cohere
 
-    from course_utils.rerank_server import shared_standin_server
+    from course_utils.rerank_server import shared_offline_server
 
-    client = cohere.ClientV2(api_key="wrong-key", base_url=shared_standin_server().url, timeout=10)
+    client = cohere.ClientV2(api_key="wrong-key", base_url=shared_offline_server().url, timeout=10)
     with pytest.raises(cohere.errors.UnauthorizedError):
         client.rerank(model="rerank-v3.5", query=QUERY, documents=PASSAGES)
-    assert requests.post(f"{shared_standin_server().url}/v1/rerank", json={}, timeout=10).status_code == 401
+    assert requests.post(f"{shared_offline_server().url}/v1/rerank", json={}, timeout=10).status_code == 401
 
 
 @pytest.mark.parametrize("backend", ["cross-encoder", "cohere", "jina", "flashrank"])

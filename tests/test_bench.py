@@ -17,13 +17,13 @@ from course_utils.bench import (
     run_benchmark,
 )
 from course_utils.data import document_text, load_course_dataset
+from course_utils.offline_models import cross_encoder_path
 from course_utils.scoring import length_sorted_batches, score_pairs
-from course_utils.standins import build_standin_cross_encoder
 
 
 @pytest.fixture(scope="module")
 def standin():
-    return CrossEncoder(str(build_standin_cross_encoder()), device="cpu")
+    return CrossEncoder(str(cross_encoder_path()), device="cpu", trust_remote_code=True)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +133,7 @@ def test_published_shapes_have_the_parameter_counts_of_their_model_cards():
 
 @pytest.fixture(scope="module")
 def tiny_report():
-    return run_benchmark(shapes=["TinyBERT-L2"], candidates=[5, 10], queries=2, progress=False)
+    return run_benchmark(shapes=["TinyBERT-L2"], candidates=[5, 10], queries=2, progress=False, agreement_queries=2)
 
 
 def test_benchmark_reports_every_figure_and_round_trips_through_json(tiny_report, tmp_path):
@@ -153,7 +153,12 @@ def test_benchmark_reports_every_figure_and_round_trips_through_json(tiny_report
 
 @pytest.mark.parametrize(
     ("arguments", "word"),
-    [({"shapes": ["BERT-huge"]}, "shapes"), ({"candidates": [0]}, "candidates"), ({"queries": 0}, "queries")],
+    [
+        ({"shapes": ["BERT-huge"]}, "shapes"),
+        ({"candidates": [0]}, "candidates"),
+        ({"queries": 0}, "queries"),
+        ({"agreement_queries": 0}, "agreement_queries"),
+    ],
 )
 def test_bad_benchmark_arguments_are_named(arguments, word):
     with pytest.raises(ValueError, match=word):
@@ -162,7 +167,8 @@ def test_bad_benchmark_arguments_are_named(arguments, word):
 
 def test_cli_writes_the_json_and_rejects_unknown_shapes(tmp_path, capsys):
     target = tmp_path / "out" / "bench.json"
-    main(["bench", "--shapes", "TinyBERT-L2", "--candidates", "5", "--queries", "2", "--json", str(target)])
+    arguments = ["--shapes", "TinyBERT-L2", "--candidates", "5", "--queries", "2", "--agreement-queries", "2"]
+    main(["bench", *arguments, "--json", str(target)])
     saved = json.loads(target.read_text(encoding="utf-8"))
     assert saved["rows"][0]["shape"] == "TinyBERT-L2" and "machine" in saved
     assert "저장" in capsys.readouterr().out

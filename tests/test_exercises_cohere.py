@@ -8,7 +8,7 @@ from langchain_cohere import CohereRerank
 
 from course_utils.data import to_documents
 from course_utils.exercises import cohere as exercises
-from course_utils.rerank_server import shared_standin_server
+from course_utils.rerank_server import shared_offline_server
 from course_utils.rerankers import load_reranker
 from course_utils.retrieval import build_retriever
 
@@ -72,7 +72,7 @@ def test_q3_needs_a_two_document_cohere_pipeline_with_a_current_model(course_tes
     )
     assert exercises.q3.passed
 
-    server = shared_standin_server()
+    server = shared_offline_server()
     retired = CohereRerank(
         client=cohere.ClientV2(api_key=server.api_key, base_url=server.url, timeout=30),
         model="rerank-english-v2.0",

@@ -183,13 +183,15 @@ def test_summary_table_labels_standins_and_never_shows_their_numbers_as_the_mode
     latency = LatencyStats.from_seconds([0.01, 0.02])
     rows = [
         RerankerMeasurement("feature-ltr", "course-lexical-logreg", {"ndcg@10": 0.7, "mrr@10": 0.6}, latency),
-        RerankerMeasurement("cohere", "rerank-v3.5", {"ndcg@10": 0.5, "mrr@10": 0.4}, latency, is_standin=True),
+        RerankerMeasurement(
+            "cohere", "rerank-v3.5", {"ndcg@10": 0.5, "mrr@10": 0.4}, latency, is_standin=True, runs="e5-small"
+        ),
     ]
     table = summary_table({"ndcg@10": 0.6, "mrr@10": 0.5}, rows, metric_names=("ndcg@10", "mrr@10"))
     text = table.to_text()
     assert "0.700 (+0.100)" in text and "0.500 (-0.100)" in text
     standin_line = next(line for line in text.splitlines() if line.startswith("cohere"))
-    assert STANDIN_TAG in standin_line and "rerank-v3.5 아님" in standin_line
+    assert STANDIN_TAG in standin_line and "e5-small (rerank-v3.5 대신)" in standin_line
     assert table.standins == (f"cohere {STANDIN_TAG}",)
     page = table.to_html()
     assert "⚠️ cohere" in page and "검색 1회" in page and "Apache-2.0" in page

@@ -10,7 +10,7 @@ from conftest import ROOT
 from nbclient import NotebookClient
 from nbconvert import HTMLExporter
 
-from course_utils.standins import build_standin_cross_encoder
+from course_utils.offline_models import build_offline_models
 
 CANARIES = {
     "COHERE_API_KEY": "canary-cohere-7f3a9c1e5b2d4f60",
@@ -23,9 +23,9 @@ TIMING = re.compile(r"ms|초|p50|p95|지연|시간")
 
 @pytest.fixture
 def isolated_cache(tmp_path, monkeypatch):
-    """새 캐시 폴더 (이미 만든 대체 모델만 복사해 다시 학습하지 않게 함)."""
+    """새 캐시 폴더 (이미 만든 오프라인 모델만 복사해 다시 만들지 않게 함)."""
     cache = tmp_path / "cache"
-    shutil.copytree(build_standin_cross_encoder().parent, cache / "standins")
+    shutil.copytree(build_offline_models().parent, cache / "offline-models")
     monkeypatch.setenv("RERANK_COURSE_CACHE", str(cache))
     monkeypatch.setenv("RERANK_COURSE_OFFLINE", "1")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")

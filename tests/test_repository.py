@@ -102,7 +102,7 @@ def test_install_cell_installs_only_on_colab_and_never_torch(path, monkeypatch):
 def requirement_lines():
     project = PYPROJECT["project"]
     extras = project["optional-dependencies"]
-    return set(project["dependencies"]) | set(extras["jupyter"]) | set(extras["dev"])
+    return set(project["dependencies"]) | set(extras["jupyter"]) | set(extras["dev"]) | set(extras["offline"])
 
 
 def test_environment_yml_matches_pyproject():

@@ -88,7 +88,7 @@ def test_langchain_jina_compressor_runs_against_it():
     from langchain_community.document_compressors import JinaRerank
     from langchain_core.documents import Document
 
-    from course_utils.rerankers import _TimeoutSession
+    from course_utils.rerankers.api import _TimeoutSession
 
     with RerankServer(score_fn=by_length, api_key="k") as running:
         compressor = JinaRerank(jina_api_key="k", model="jina-reranker-v2-base-multilingual", top_n=1)

@@ -4,12 +4,22 @@ from langchain_core.documents import Document
 from course_utils.data import to_documents
 from course_utils.metrics import evaluate
 from course_utils.retrieval import build_retriever, get_embeddings, kiwi_tokenize, retrieval_run, search
-from course_utils.standins import CharNgramEmbeddings
 
 
 @pytest.fixture(scope="module")
 def course_documents(course_test_split):
     return to_documents(course_test_split[0])
+
+
+@pytest.fixture(scope="module")
+def e5():
+    """오프라인 e5-small 임베딩. 같은 문단을 여러 테스트가 다시 임베딩하지 않게 메모리 캐시를 씌웁니다."""
+    from langchain_classic.embeddings import CacheBackedEmbeddings
+    from langchain_core.stores import InMemoryByteStore
+
+    return CacheBackedEmbeddings.from_bytes_store(
+        get_embeddings(), InMemoryByteStore(), namespace="e5", key_encoder="sha256"
+    )
 
 
 def test_kiwi_drops_particles_and_endings():
@@ -21,8 +31,8 @@ def test_kiwi_drops_particles_and_endings():
 
 
 @pytest.mark.parametrize("kind", ["vector", "bm25", "hybrid"])
-def test_each_retriever_returns_k_documents_with_ids(course_documents, kind):
-    retriever = build_retriever(course_documents, kind=kind, k=7, embeddings=CharNgramEmbeddings())
+def test_each_retriever_returns_k_documents_with_ids(course_documents, kind, e5):
+    retriever = build_retriever(course_documents, kind=kind, k=7, embeddings=e5)
     found = search(retriever, "강아지 예방접종 시기")
     ids = [document.metadata["id"] for document in found]
     assert len(ids) == len(set(ids)) and 7 <= len(ids) <= 14
@@ -71,16 +81,25 @@ def test_empty_query_is_rejected(course_documents, query):
         search(retriever, query)
 
 
-def test_emoji_and_mixed_scripts_search_without_error(course_documents):
-    retriever = build_retriever(course_documents, kind="hybrid", k=3, embeddings=CharNgramEmbeddings())
+def test_emoji_and_mixed_scripts_search_without_error(course_documents, e5):
+    retriever = build_retriever(course_documents, kind="hybrid", k=3, embeddings=e5)
     assert len(search(retriever, "🐶 강아지 vaccination 예방接種?")) >= 3
 
 
-def test_offline_embeddings_are_the_announced_stand_in(capsys):
+def test_offline_embeddings_are_e5_through_the_online_class_and_prompts(capsys):
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    from course_utils.offline_models import OFFLINE_EMBEDDING_LABEL, bi_encoder_path
+
     embeddings = get_embeddings()
-    assert isinstance(embeddings, CharNgramEmbeddings)
+    assert isinstance(embeddings, HuggingFaceEmbeddings)
+    assert embeddings.model_name == str(bi_encoder_path())
+    assert embeddings.encode_kwargs["prompt"] == "passage: " and embeddings.query_encode_kwargs["prompt"] == "query: "
     get_embeddings()
-    assert capsys.readouterr().out.count("[대체 모델 사용]") <= 1
+    out = capsys.readouterr().out
+    assert out.count("[대체 모델 사용]") <= 1 and "글자 n-gram" not in out
+    if "[대체 모델 사용]" in out:
+        assert OFFLINE_EMBEDDING_LABEL in out
 
 
 @pytest.mark.filterwarnings("ignore:huggingface_hub/transformers:RuntimeWarning")
@@ -99,25 +118,20 @@ def test_openai_is_chosen_when_a_key_exists_and_not_forced_offline(monkeypatch, 
 def test_explicit_choices_fail_clearly_offline():
     with pytest.raises(RuntimeError, match="OPENAI_API_KEY"):
         get_embeddings("openai")
-    with pytest.raises(RuntimeError, match="허브"):
-        get_embeddings("huggingface")
     with pytest.raises(ValueError, match="choice"):
         get_embeddings("word2vec")
 
 
-def test_char_ngram_embeddings_are_normalised_and_deterministic():
-    embeddings = CharNgramEmbeddings()
-    first = embeddings.embed_query("반려견 산책 시간")
-    assert first == CharNgramEmbeddings().embed_query("반려견 산책 시간")
-    assert abs(sum(value * value for value in first) - 1.0) < 1e-5
-    near, far = embeddings.embed_documents(["반려견 산책은 하루 두 번", "예금자 보호 제도"])
+def test_offline_embeddings_are_normalised_and_understand_paraphrases(e5):
+    query = e5.embed_query("반려견 산책 시간")
+    assert abs(sum(value * value for value in query) - 1.0) < 1e-5
+    # 글자가 거의 겹치지 않는 바꿔 말하기(강아지 ↔ 반려견)도 실제 가중치는 알아봅니다.
+    near, far = e5.embed_documents(["강아지는 하루 두 번 밖에 데리고 나가 걷게 합니다.", "예금자 보호 제도"])
     similarity = lambda a, b: sum(x * y for x, y in zip(a, b, strict=True))  # noqa: E731
-    assert similarity(first, near) > similarity(first, far)
-    assert embeddings.embed_documents([]) == []
-    assert not any(embeddings.embed_query(""))
+    assert similarity(query, near) > similarity(query, far) + 0.05
 
 
-def test_documents_keep_their_metadata_through_faiss():
+def test_documents_keep_their_metadata_through_faiss(e5):
     documents = [Document(page_content="강아지 산책", metadata={"id": "a", "title": "산책"})]
-    found = search(build_retriever(documents, kind="vector", k=1, embeddings=CharNgramEmbeddings()), "산책")
+    found = search(build_retriever(documents, kind="vector", k=1, embeddings=e5), "산책")
     assert found[0].metadata == {"id": "a", "title": "산책"}

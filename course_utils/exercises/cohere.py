@@ -76,14 +76,13 @@ _LIVE_DOCUMENTS = {
 
 
 def _live_response(top_n: int) -> dict:
-    """강의의 로컬 대체 서버에 실제 Cohere v2 모양 요청을 보내 응답을 받습니다."""
+    """강의의 로컬 API 서버에 실제 Cohere v2 모양 요청을 보내 응답을 받습니다."""
     import requests
 
-    from ..rerank_server import shared_standin_server
-    from ..standins import build_standin_cross_encoder
+    from ..rerank_server import prepare_offline_scorer, shared_offline_server
 
-    build_standin_cross_encoder()  # 처음이면 대체 모델을 먼저 만들어, 요청이 제한 시간에 걸리지 않게 합니다.
-    server = shared_standin_server()
+    prepare_offline_scorer()  # 처음이면 오프라인 모델을 먼저 불러, 요청이 제한 시간에 걸리지 않게 합니다.
+    server = shared_offline_server()
     reply = requests.post(
         f"{server.url}/v2/rerank",
         json={

@@ -1,0 +1,127 @@
+"""백엔드 ``cross-encoder``: 허브의 크로스 인코더를 sentence-transformers ``CrossEncoder`` 로 (LangChain
+``HuggingFaceCrossEncoder`` 를 거쳐) 씁니다. 모델을 찾지 못하면 같은 코드 경로로 오프라인 모델을 씁니다.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+
+from langchain_core.callbacks import Callbacks
+from langchain_core.documents import BaseDocumentCompressor, Document
+
+from ..env import quiet_model_loading, runtime
+from ..offline_models import OFFLINE_RERANKER_LABEL, announce_standin, cross_encoder_path
+from .base import Reranker, _check_positive, _warn_truncated, register_backend
+
+CROSS_ENCODER_MODELS = (
+    "BAAI/bge-reranker-v2-m3",
+    "BAAI/bge-reranker-base",
+    "BAAI/bge-reranker-large",
+    "dragonkue/bge-reranker-v2-m3-ko",
+    "Dongjin-kr/ko-reranker",
+    "jinaai/jina-reranker-v2-base-multilingual",
+)
+#: 모델 코드가 허브 저장소에 들어 있어 trust_remote_code 가 필요한 모델.
+REMOTE_CODE_MODELS = {"jinaai/jina-reranker-v2-base-multilingual"}
+
+
+def _resolve_hub_model(model: str) -> tuple[str, bool]:
+    """모델을 찾는 순서 (모든 백엔드 공통): 사전 다운로드 폴더 → 로컬 캐시 → (온라인이면) 허브.
+
+    Returns:
+        ``(불러올 경로나 허브 id, 찾았는지)``. 못 찾으면 대체 모델을 써야 합니다.
+    """
+    from ..env import find_local_model
+
+    local = find_local_model(model)
+    if local is not None:
+        return str(local), True
+    return model, runtime().online
+
+
+@functools.cache
+def _scored_cross_encoder_reranker_class():
+    """LangChain ``CrossEncoderReranker`` 에 점수 기록만 더한 하위 클래스.
+
+    원래 클래스는 순서만 바꾸고 점수를 버리므로, 다른 백엔드처럼 ``metadata["relevance_score"]`` 를 남기게 합니다.
+    """
+    from langchain_classic.retrievers.document_compressors import CrossEncoderReranker
+
+    class ScoredCrossEncoderReranker(CrossEncoderReranker):
+        def compress_documents(
+            self, documents: Sequence[Document], query: str, callbacks: Callbacks | None = None
+        ) -> Sequence[Document]:
+            from ..scoring import score_pairs
+
+            scores, _ = score_pairs(self.model.client, query, [document.page_content for document in documents])
+            order = sorted(range(len(documents)), key=lambda position: -scores[position])[: self.top_n]
+            return [
+                Document(
+                    page_content=documents[position].page_content,
+                    metadata={**documents[position].metadata, "relevance_score": float(scores[position])},
+                    id=documents[position].id,
+                )
+                for position in order
+            ]
+
+    return ScoredCrossEncoderReranker
+
+
+@register_backend(
+    "cross-encoder",
+    default_model="BAAI/bge-reranker-v2-m3",
+    models=CROSS_ENCODER_MODELS,
+    extra_models_allowed=True,
+    summary="sentence-transformers CrossEncoder (BGE, 한국어 파인튜닝, Jina 공개 가중치 등 허브의 크로스 인코더)",
+    pip_packages=("sentence-transformers", "langchain-community"),
+)
+class CrossEncoderBackend(Reranker):
+    """허브의 크로스 인코더를 ``langchain_community`` 의 ``HuggingFaceCrossEncoder`` 로 불러 씁니다.
+
+    모델을 찾지 못하면(오프라인, 사전 다운로드 없음) 같은 코드 경로로 오프라인 모델(multilingual-e5-small 을
+    크로스 인코더 모양으로 만든 것, ``course_utils.offline_models``)을 쓰고 배너로 알립니다.
+    점수는 로짓에 시그모이드를 씌운 0–1 값입니다.
+
+    Args:
+        model: 허브 모델 id.
+        max_length: 질의+문서 토큰 수 상한. 길면 잘리고 경고가 납니다. CPU 에서는 짧을수록 빠릅니다.
+        batch_size: 한 번에 모델에 넣는 쌍의 수.
+        trust_remote_code: 모델 저장소의 파이썬 코드를 실행해도 되는지. ``None`` 이면 강의가 확인한 모델
+            (``REMOTE_CODE_MODELS``)에만 켭니다. 다른 사용자 정의 코드 모델은 코드를 읽어 본 뒤 ``True`` 로 켜세요.
+    """
+
+    def __init__(
+        self, model: str, max_length: int = 512, batch_size: int = 16, trust_remote_code: bool | None = None
+    ) -> None:
+        from langchain_community.cross_encoders import HuggingFaceCrossEncoder
+
+        rt = runtime()
+        self.model = model
+        self.device = rt.device
+        self.batch_size = _check_positive("batch_size", batch_size)
+        source, found = _resolve_hub_model(model)
+        model_kwargs: dict = {"device": rt.device, "max_length": _check_positive("max_length", max_length)}
+        if not found:
+            # 오프라인 모델도 허브의 사용자 정의 코드 리랭커처럼 폴더 안의 모델 코드로 불립니다.
+            self.is_standin, self.runs = True, OFFLINE_RERANKER_LABEL
+            source, model_kwargs["trust_remote_code"] = str(cross_encoder_path()), True
+            announce_standin(model, OFFLINE_RERANKER_LABEL, "모델 허브에 닿지 않고 미리 받은 모델도 없습니다")
+        elif trust_remote_code or (trust_remote_code is None and model in REMOTE_CODE_MODELS):
+            model_kwargs["trust_remote_code"] = True
+        self.max_length = model_kwargs["max_length"]
+        with quiet_model_loading():
+            self._encoder = HuggingFaceCrossEncoder(model_name=source, model_kwargs=model_kwargs)
+        if rt.device == "cuda":
+            # GPU 에서는 fp16 이 빠르고 점수 차이는 작습니다. .half() 는 transformers 판에 상관없이 같습니다.
+            self._encoder.client.half()
+
+    def _score(self, query: str, texts: list[str]) -> list[float]:
+        from ..scoring import score_pairs
+
+        scores, tokens = score_pairs(self._encoder.client, query, texts, self.batch_size, self.max_length)
+        _warn_truncated(tokens.truncated, self.max_length)
+        return scores
+
+    def as_compressor(self, top_n: int = 3) -> BaseDocumentCompressor:
+        return _scored_cross_encoder_reranker_class()(model=self._encoder, top_n=_check_positive("top_n", top_n))
