@@ -53,10 +53,18 @@ def kiwi_tokenize(text: str) -> list[str]:
     """
     if not isinstance(text, str):
         raise TypeError(f"text 는 문자열이어야 합니다 (받은 값: {type(text).__name__}).")
-    return [token.form.lower() for token in _kiwi().tokenize(text) if token.tag.startswith(CONTENT_TAG_PREFIXES)]
+    return list(_content_words(text))
 
 
+@functools.lru_cache(maxsize=16384)
+def _content_words(text: str) -> tuple[str, ...]:
+    # 같은 문단을 여러 번 분석하는 일이 많아(BM25 색인, 학습 순위 특징) 결과를 기억해 둡니다.
+    return tuple(token.form.lower() for token in _kiwi().tokenize(text) if token.tag.startswith(CONTENT_TAG_PREFIXES))
+
+
+@functools.cache
 def _e5_embeddings(source: str) -> Embeddings:
+    """e5 임베딩 모델. 한 프로세스에서 한 번만 불러옵니다 (노트북이 여러 번 불러도 메모리를 더 쓰지 않게)."""
     from langchain_huggingface import HuggingFaceEmbeddings
 
     # e5 계열은 질의와 문서 앞에 역할 접두어를 붙여 학습되었습니다.
@@ -112,10 +120,32 @@ def _bm25_retriever(documents: Sequence[Document], k: int) -> BaseRetriever:
     return BM25Retriever.from_documents(documents, preprocess_func=kiwi_tokenize, k=k)
 
 
+def _with_document_cache(embeddings: Embeddings) -> Embeddings:
+    """내 컴퓨터에서 도는 Hugging Face 임베딩이면 문서 임베딩을 강의 캐시에 저장해 두고 다시 씁니다.
+
+    같은 모델과 같은 글은 늘 같은 벡터이므로 결과는 같고, 노트북마다 말뭉치 전체를 다시 임베딩하는 시간만
+    줄어듭니다 (LangChain ``CacheBackedEmbeddings``). 질의 임베딩은 캐시하지 않습니다.
+    """
+    import hashlib
+
+    from langchain_huggingface import HuggingFaceEmbeddings
+
+    if not isinstance(embeddings, HuggingFaceEmbeddings):
+        return embeddings
+    from langchain_classic.embeddings import CacheBackedEmbeddings
+    from langchain_classic.storage import LocalFileStore
+
+    identity = f"{embeddings.model_name}|{embeddings.encode_kwargs}"
+    namespace = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
+    store = LocalFileStore(runtime().cache_dir / "document-embeddings")
+    return CacheBackedEmbeddings.from_bytes_store(embeddings, store, namespace=namespace, key_encoder="sha256")
+
+
 def _vector_retriever(documents: Sequence[Document], k: int, embeddings: Embeddings) -> BaseRetriever:
     from langchain_community.vectorstores import FAISS
     from langchain_community.vectorstores.utils import DistanceStrategy
 
+    embeddings = _with_document_cache(embeddings)
     # 정규화된 벡터의 내적 = 코사인 유사도.
     store = FAISS.from_documents(list(documents), embeddings, distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT)
     return store.as_retriever(search_kwargs={"k": k})

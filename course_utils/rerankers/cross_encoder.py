@@ -68,6 +68,19 @@ def _scored_cross_encoder_reranker_class():
     return ScoredCrossEncoderReranker
 
 
+@functools.cache
+def _load_encoder(source: str, model_kwargs: tuple[tuple[str, object], ...]):
+    """같은 폴더·설정의 모델은 한 프로세스에서 한 번만 불러옵니다 (오프라인에서는 여러 모델 이름이 같은 폴더를 씁니다)."""
+    from langchain_community.cross_encoders import HuggingFaceCrossEncoder
+
+    with quiet_model_loading():
+        encoder = HuggingFaceCrossEncoder(model_name=source, model_kwargs=dict(model_kwargs))
+    if dict(model_kwargs)["device"] == "cuda":
+        # GPU 에서는 fp16 이 빠르고 점수 차이는 작습니다. .half() 는 transformers 판에 상관없이 같습니다.
+        encoder.client.half()
+    return encoder
+
+
 @register_backend(
     "cross-encoder",
     default_model="BAAI/bge-reranker-v2-m3",
@@ -94,8 +107,6 @@ class CrossEncoderBackend(Reranker):
     def __init__(
         self, model: str, max_length: int = 512, batch_size: int = 16, trust_remote_code: bool | None = None
     ) -> None:
-        from langchain_community.cross_encoders import HuggingFaceCrossEncoder
-
         rt = runtime()
         self.model = model
         self.device = rt.device
@@ -110,11 +121,7 @@ class CrossEncoderBackend(Reranker):
         elif trust_remote_code or (trust_remote_code is None and model in REMOTE_CODE_MODELS):
             model_kwargs["trust_remote_code"] = True
         self.max_length = model_kwargs["max_length"]
-        with quiet_model_loading():
-            self._encoder = HuggingFaceCrossEncoder(model_name=source, model_kwargs=model_kwargs)
-        if rt.device == "cuda":
-            # GPU 에서는 fp16 이 빠르고 점수 차이는 작습니다. .half() 는 transformers 판에 상관없이 같습니다.
-            self._encoder.client.half()
+        self._encoder = _load_encoder(source, tuple(sorted(model_kwargs.items())))
 
     def _score(self, query: str, texts: list[str]) -> list[float]:
         from ..scoring import score_pairs

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from pathlib import Path
 
 from langchain_core.documents import BaseDocumentCompressor
@@ -54,6 +55,15 @@ def _quiet_flashrank_logging():
         logging.getLogger("flashrank").setLevel(logging.WARNING)
 
 
+@functools.cache
+def _load_ranker(name: str, folder: str, max_length: int):
+    """같은 모델 파일은 한 프로세스에서 ONNX 세션을 한 번만 만듭니다."""
+    from flashrank import Ranker
+
+    with _quiet_flashrank_logging():
+        return Ranker(model_name=name, cache_dir=folder, max_length=max_length)
+
+
 @register_backend(
     "flashrank",
     default_model="ms-marco-MultiBERT-L-12",
@@ -71,7 +81,7 @@ class FlashRankBackend(Reranker):
     """
 
     def __init__(self, model: str, max_length: int = 256) -> None:
-        from flashrank import Ranker
+        import flashrank  # noqa: F401  (없으면 load_reranker 가 pip 명령을 알려 줍니다)
 
         rt = runtime()
         self.model = model
@@ -87,8 +97,7 @@ class FlashRankBackend(Reranker):
             self.is_standin, self.runs = True, f"{OFFLINE_RERANKER_LABEL}, ONNX"
             folder, name = cache, build_flashrank_folder(cache)
             announce_standin(f"FlashRank {model}", self.runs, "모델을 내려받을 수 없습니다")
-        with _quiet_flashrank_logging():
-            self._ranker = Ranker(model_name=name, cache_dir=str(folder), max_length=self.max_length)
+        self._ranker = _load_ranker(name, str(folder), self.max_length)
 
     def _score(self, query: str, texts: list[str]) -> list[float]:
         from flashrank import RerankRequest
