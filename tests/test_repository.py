@@ -95,7 +95,7 @@ def test_install_cell_installs_only_on_colab_and_never_torch(path, monkeypatch):
     assert len(calls) == 1
     args, kwargs = calls[0]
     assert args[1:4] == ["-m", "pip", "install"] and kwargs.get("check") is True
-    assert f"reranker-course @ git+{REPO_URL}" in args
+    assert f"reranker-course[offline] @ git+{REPO_URL}" in args
     assert not any("torch" in arg or "--force-reinstall" in arg for arg in args)
 
 
