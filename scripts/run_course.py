@@ -65,7 +65,7 @@ def run_notebook(path: Path, build: Path, kernel: str, timeout: int) -> Notebook
             continue
         text = _stdout_of(cell)
         # 대체 모델 배너는 HTML 한 번으로 보이며, 같은 출력의 text/plain 에 글자판이 들어 있습니다.
-        banners = "".join(
+        banners = "\n".join(
             output.get("data", {}).get("text/plain", "")
             for output in cell.get("outputs", [])
             if output.get("output_type") == "display_data"
