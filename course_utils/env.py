@@ -165,7 +165,7 @@ def _colab_secret(name: str) -> str | None:
         value = userdata.get(name)
     except Exception as error:
         reason = type(error).__name__
-        print(f"Colab 보안 비밀(Secrets)에서 {name} 을(를) 읽지 못했습니다 ({reason}). 없는 것으로 진행합니다.")
+        print(f"Colab 보안 비밀(Secrets)에서 {name} 값을 읽지 못했습니다 ({reason}). 없는 것으로 진행합니다.")
         return None
     return value or None
 
@@ -186,7 +186,7 @@ def get_secret(name: str) -> str | None:
         True
     """
     if not isinstance(name, str) or not name.strip():
-        raise ValueError(f"name 은(는) 비어 있지 않은 문자열이어야 합니다: {name!r}")
+        raise ValueError(f"name 에는 비어 있지 않은 문자열을 넣어야 합니다 (받은 값: {name!r}).")
     value = os.environ.get(name, "").strip()
     if value:
         return value

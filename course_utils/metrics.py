@@ -109,7 +109,7 @@ def rank_documents(scores: Mapping[str, float]) -> list[str]:
 def _check_nested(name: str, value: object) -> None:
     if not isinstance(value, Mapping):
         raise TypeError(
-            f"{name} 은(는) {name}[query_id][doc_id] 형태의 dict 여야 합니다 (받은 값: {type(value).__name__})."
+            f"{name} 에는 {name}[query_id][doc_id] 형태의 dict 를 넣어야 합니다 (받은 값: {type(value).__name__})."
         )
     for query_id, inner in value.items():
         if not isinstance(inner, Mapping):

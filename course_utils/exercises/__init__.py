@@ -44,7 +44,7 @@ class Exercise:
         try:
             problem = self._checker(answer)
         except Exception as error:  # 채점 중 학습자 코드가 낸 예외를 알려 주되 커널은 멈추지 않습니다.
-            problem = f"답을 확인하다가 {type(error).__name__} 이(가) 났습니다: {error}"
+            problem = f"답을 확인하다가 오류가 났습니다 ({type(error).__name__}: {error})"
         if problem:
             print(f"❌ {problem}")
             return

@@ -39,7 +39,7 @@ def _check_plan(answer: object) -> str | None:
         if not all(is_close(value, target) for value, target in zip(actual, expected, strict=True)):
             return (
                 f"질의 {num_queries}개 × 문서 {docs_per_query}개 에서 {expected} 가 나와야 하는데 "
-                f"{tuple(actual)} 이(가) 나왔습니다."
+                f"실제 값은 {tuple(actual)} 입니다."
             )
     return None
 
@@ -111,7 +111,7 @@ def _check_ranking(answer: object) -> str | None:
         if actual is None:
             return "함수가 None 을 돌려줍니다. 아직 구현하지 않았다면 hint() 를 보세요."
         if list(actual) != expected:
-            return f"응답 {response['results']} · 문서 {doc_ids} 에서 {expected} 가 나와야 하는데 {actual!r} 이(가) 나왔습니다."
+            return f"응답 {response['results']} · 문서 {doc_ids} 에서 {expected} 가 나와야 하는데 실제 값은 {actual!r} 입니다."
     return None
 
 
@@ -122,7 +122,7 @@ def _check_pipeline(answer: object) -> str | None:
     if problem:
         return problem
     if answer.base_compressor.model in RETIRED_MODELS:
-        return f"{answer.base_compressor.model} 은(는) 2025년에 종료된 모델입니다. rerank-v3.5 나 v4 모델을 쓰세요."
+        return f"{answer.base_compressor.model} 모델은 2025년에 종료되었습니다. rerank-v3.5 나 v4 모델을 쓰세요."
     return returned_documents_problem(answer.invoke(_LIVE_QUERY), 2)
 
 

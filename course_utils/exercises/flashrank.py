@@ -43,7 +43,7 @@ def _check_korean_reranker(answer: object) -> str | None:
     if answer.backend != "flashrank":
         return f"FlashRank 백엔드가 아닙니다 (받은 백엔드: '{answer.backend}'). load_reranker('flashrank', 모델) 을 쓰세요."
     if answer.model in ENGLISH_MODELS:
-        return f"'{answer.model}' 은(는) 영어 MS MARCO 로만 학습된 모델입니다. 한국어에는 다국어 모델을 고르세요."
+        return f"'{answer.model}' 모델은 영어 MS MARCO 로만 학습되었습니다. 한국어에는 다국어 모델을 고르세요."
     if answer.model != KOREAN_MODEL:
         return f"FlashRank 의 다국어 모델이 아닙니다 (받은 모델: '{answer.model}')."
     model_dir = answer._ranker.model_dir
@@ -165,7 +165,7 @@ def _check_broken_by_reranker(answer: object) -> str | None:
         if isinstance(actual, (str, bytes)) or not isinstance(actual, (set, frozenset, list, tuple)):
             return f"질의 id 의 집합(set)이나 목록을 돌려주어야 합니다 (받은 값: {type(actual).__name__})."
         if set(actual) != expected:
-            return f"'{name}' 에서 {sorted(expected)} 가 나와야 하는데 {sorted(set(actual))} 이(가) 나왔습니다."
+            return f"'{name}' 에서 {sorted(expected)} 가 나와야 하는데 실제 값은 {sorted(set(actual))} 입니다."
     return None
 
 

@@ -127,7 +127,7 @@ def _check_pick(answer: object) -> str | None:
             return f"'{name}' 에서 {expected!r} 를 골라야 하는데 None 이 나왔습니다. 아직 구현하지 않았다면 hint() 를 보세요."
         chosen = next((option for option in options if option["name"] == actual), None)
         if chosen is None:
-            return f"'{name}' 에서 선택지에 없는 값 {actual!r} 이(가) 나왔습니다. option['name'] 을 돌려주세요."
+            return f"'{name}' 에서 선택지에 없는 값이 나왔습니다 ({actual!r}). option['name'] 을 돌려주세요."
         reasons = _violations(chosen, scenario)
         answer_text = "조건을 모두 만족하는 것이 없어 None" if expected is None else repr(expected)
         if reasons:

@@ -70,7 +70,9 @@ class CohereBackend(Reranker):
         import cohere
 
         if model.endswith("-v2.0"):
-            raise ValueError(f"model '{model}' 은(는) 2025-04-30 에 종료된 모델입니다. rerank-v3.5 이후 모델을 쓰세요.")
+            raise ValueError(
+                f"model 에 준 '{model}' 모델은 2025-04-30 에 종료되었습니다. rerank-v3.5 이후 모델을 쓰세요."
+            )
         self.model = model
         self.max_tokens_per_doc = _check_positive("max_tokens_per_doc", max_tokens_per_doc)
         key, url, self.is_standin = _api_credentials(
