@@ -32,7 +32,7 @@ class RerankAPIError(RuntimeError):
 
 def _api_failure(service: str, secret_name: str, kind: str, status: int | None = None) -> RerankAPIError:
     code = f" (HTTP {status})" if status else ""
-    offline_hint = f"키 없이 실습하려면 {secret_name} 를 비우거나 RERANK_COURSE_OFFLINE=1 로 강의의 대체 서버를 쓰세요."
+    offline_hint = f"키 없이 실습하려면 {secret_name} 를 비우거나 RERANK_COURSE_OFFLINE=1 로 강의의 로컬 API 서버(오프라인 모델)를 쓰세요."
     messages = {
         "auth": f"{service} API 가 키를 받아 주지 않았습니다{code}. {secret_name} 값이 맞는지, 만료되지 않았는지 확인하세요. {offline_hint}",
         "rate_limit": f"{service} API 의 호출 한도를 넘었습니다{code}. 정해진 횟수만큼 기다렸다 다시 보냈지만 계속 거절되었습니다. "
@@ -60,7 +60,7 @@ def _api_credentials(
     secret_names: Sequence[str], api_key: str | None, base_url: str | None, replaces: str
 ) -> tuple[str, str | None, bool]:
     """(키, base_url, 대체 여부). ``base_url`` 을 주면 그 서버(자체 호스팅)로, 키가 없거나 오프라인이 강제되면
-    로컬 대체 API 서버로 보냅니다."""
+    로컬 API 서버(오프라인 모델)로 보냅니다."""
     from ..env import get_secret
     from ..rerank_server import prepare_offline_scorer, shared_offline_server
 

@@ -49,7 +49,7 @@ def _course_cohere_rerank_class():
 )
 class CohereBackend(Reranker):
     """Cohere Rerank API. ``COHERE_API_KEY`` (또는 ``CO_API_KEY``) 가 없으면 같은 ``CohereRerank`` 클래스가
-    로컬 대체 서버(``/v2/rerank``)로 요청을 보냅니다. 점수는 0–1 관련도입니다.
+    로컬 API 서버(``/v2/rerank``, 오프라인 모델)로 요청을 보냅니다. 점수는 0–1 관련도입니다.
 
     Args:
         model: Cohere 리랭크 모델 이름 (자체 호스팅 서버라면 그 서버의 모델 이름).

@@ -17,7 +17,7 @@ from .base import Reranker, _check_positive, register_backend
     pip_packages=("langchain-community", "requests"),
 )
 class JinaBackend(Reranker):
-    """Jina Reranker API. ``JINA_API_KEY`` 가 없으면 같은 ``JinaRerank`` 클래스가 로컬 대체 서버(``/v1/rerank``)로
+    """Jina Reranker API. ``JINA_API_KEY`` 가 없으면 같은 ``JinaRerank`` 클래스가 로컬 API 서버(``/v1/rerank``, 오프라인 모델)로
     요청을 보냅니다. 같은 공개 가중치를 내 컴퓨터에서 돌리려면
     ``load_reranker("cross-encoder", "jinaai/jina-reranker-v2-base-multilingual")`` 을 쓰세요 (CC-BY-NC-4.0).
 
