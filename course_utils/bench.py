@@ -612,3 +612,60 @@ def run_benchmark(
         workload = _workload(test_queries, corpus, agreement_queries, COMPARE_CANDIDATES)
         report.agreement = _ranking_agreement(workload, batch_size) or {}
     return report
+
+
+# --- 측정 전에: CPU 를 다른 프로그램과 나눠 쓰고 있는가 ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContentionCheck:
+    """``contention_check`` 의 결과: 짧은 행렬 곱 동안 이 프로세스가 받은 CPU 시간의 몫.
+
+    Attributes:
+        cpu_share: CPU 시간 ÷ (벽시계 시간 × torch 스레드 수). 조용한 기계에서는 1 가까이, 다른 프로그램과
+            코어를 나눠 쓰면 그만큼 줄어듭니다 (2코어에서 바쁜 프로그램 둘이면 약 0.5).
+        gflops: 같은 동안 낸 행렬 곱 속도 (GFLOP/s).
+        threads: torch 스레드 수.
+    """
+
+    cpu_share: float
+    gflops: float
+    threads: int
+
+    @property
+    def contended(self) -> bool:
+        """CPU 몫이 80% 아래면 시간 측정이 흔들린다고 봅니다."""
+        return self.cpu_share < 0.8
+
+    def describe(self) -> str:
+        state = "다른 프로그램과 CPU 를 나눠 쓰는 중 (시간 측정이 흔들립니다)" if self.contended else "조용함"
+        return (
+            f"CPU 경합 검사: 스레드 {self.threads}개가 받은 CPU 몫 {self.cpu_share:.0%}, "
+            f"행렬 곱 {self.gflops:.0f} GFLOP/s → {state}"
+        )
+
+
+def contention_check(seconds: float = 0.5, size: int = 768) -> ContentionCheck:
+    """행렬 곱을 ``seconds`` 동안 돌려 이 프로세스가 CPU 를 온전히 받는지 잽니다.
+
+    시간을 재어 다른 컴퓨터의 시간을 어림하기 전에 부릅니다. 다른 프로그램이 코어를 함께 쓰면 벽시계
+    시간에 비해 이 프로세스의 CPU 시간이 줄어듭니다.
+
+    Example:
+        >>> check = contention_check(seconds=0.05, size=64)
+        >>> 0 < check.cpu_share <= 1.5 and check.threads >= 1
+        True
+    """
+    import torch
+
+    if not 0 < seconds <= 10:
+        raise ValueError(f"seconds 는 0 초과 10 이하여야 합니다 (받은 값: {seconds!r}).")
+    left, right = torch.randn(size, size), torch.randn(size, size)
+    torch.mm(left, right)  # 예열
+    wall_start, cpu_start, count = time.perf_counter(), time.process_time(), 0
+    while time.perf_counter() - wall_start < seconds:
+        torch.mm(left, right)
+        count += 1
+    wall, cpu = time.perf_counter() - wall_start, time.process_time() - cpu_start
+    threads = torch.get_num_threads()
+    return ContentionCheck(cpu / (wall * threads), 2 * size**3 * count / wall / 1e9, threads)

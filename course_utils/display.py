@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 from langchain_core.documents import Document
 
-from .metrics import evaluate
+from .metrics import EvaluationResult, bootstrap_interval, evaluate
 from .models_info import MODEL_CARDS
 
 if TYPE_CHECKING:
@@ -24,29 +24,159 @@ GRADE_STYLES = {
 }
 
 
-def metrics_table(rows: Mapping[str, Mapping[str, float]], digits: int = 3) -> str:
-    """``{시스템 이름: {지표: 값}}`` 을 고정폭 텍스트 표로 만듭니다 (노트북·터미널 어디서나 읽힘).
+@dataclass(frozen=True)
+class MetricsTable:
+    """품질 표: 값마다 질의 수와 부트스트랩 95% 구간, 기준 줄과의 짝지은 차이와 그 구간.
+
+    ``print()`` 하면 텍스트로, 노트북 셀의 마지막 값이나 ``display()`` 로는 HTML 표로 보입니다.
+
+    Attributes:
+        columns: 열 이름들 (첫 열은 시스템).
+        rows: 줄마다 칸 문자열.
+        caption: 표 아래에 붙는 읽는 법.
+    """
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    caption: str
+
+    def to_text(self) -> str:
+        widths = [max(_display_width(row[i]) for row in (self.columns, *self.rows)) for i in range(len(self.columns))]
+        lines = [
+            "  ".join(_pad(cell, width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            for row in (self.columns, *self.rows)
+        ]
+        return "\n".join([*lines, f"※ {self.caption}"])
+
+    def to_html(self) -> str:
+        header = "".join(f"<th style='white-space:nowrap'>{html.escape(column)}</th>" for column in self.columns)
+        body = "".join(
+            "<tr>"
+            + "".join(
+                f"<td style='text-align:{'left' if i == 0 else 'right'};white-space:nowrap'>{html.escape(cell)}</td>"
+                for i, cell in enumerate(row)
+            )
+            + "</tr>"
+            for row in self.rows
+        )
+        return (
+            f"<div style='max-width:100%;overflow-x:auto'><table class='course-metrics'><tr>{header}</tr>{body}</table>"
+            f"<div style='font-size:smaller'>※ {html.escape(self.caption)}</div></div>"
+        )
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
+        return self.to_text()
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+
+def metrics_table(
+    rows: Mapping[str, EvaluationResult], baseline: str | None = None, digits: int = 3, confidence: float = 0.95
+) -> MetricsTable:
+    """``{시스템 이름: evaluate 결과}`` 를 품질 표로 만듭니다. 칸마다 평균과 부트스트랩 구간이 함께 나옵니다.
+
+    Args:
+        rows: 시스템 이름 → ``evaluate`` 의 결과 (질의별 값이 있어야 구간을 냅니다).
+        baseline: 다른 줄과 짝지어 비교할 기준 줄 이름. ``None`` 이면 첫 줄. 첫 지표에 대해 기준 대비 차이와
+            그 짝지은 구간 열이 붙습니다 (같은 질의끼리 비교하므로 두 구간을 따로 보는 것보다 정확합니다).
+        digits: 소수 자릿수.
+        confidence: 구간의 신뢰 수준.
 
     Example:
-        >>> print(metrics_table({"BM25": {"ndcg@10": 0.5, "mrr@10": 0.25}}))
-        시스템  ndcg@10   mrr@10
-        BM25      0.500    0.250
+        >>> qrels = {f"q{i}": {"a": 1} for i in range(10)}
+        >>> first = evaluate(qrels, {f"q{i}": {"a": 1.0, "b": 2.0 if i % 2 else 0.0} for i in range(10)}, ["mrr@10"])
+        >>> after = evaluate(qrels, {f"q{i}": {"a": 3.0, "b": 2.0} for i in range(10)}, ["mrr@10"])
+        >>> print(metrics_table({"BM25": first, "리랭킹": after}))
+        시스템  질의  MRR@10                Δ MRR@10 (짝지은 95% 구간)
+        BM25    10    0.750 [0.600, 0.900]  기준
+        리랭킹  10    1.000 [1.000, 1.000]  +0.250 [+0.100, +0.400]
+        ※ [ ] 는 질의를 다시 뽑는 부트스트랩 95% 구간 (2,000번, 씨앗 0). Δ 는 같은 질의끼리 뺀 평균 차이입니다.
     """
     if not rows:
         raise ValueError("rows 가 비어 있습니다.")
-    metric_names = list(dict.fromkeys(name for values in rows.values() for name in values))
-    name_width = max(_display_width(name) for name in [*rows, "시스템"])
-    header = _pad("시스템", name_width) + "".join(f"  {name:>{max(len(name), digits + 4)}}" for name in metric_names)
-    lines = [header]
-    for system, values in rows.items():
-        cells = "".join(
-            f"  {values[name]:>{max(len(name), digits + 4)}.{digits}f}"
-            if name in values
-            else f"  {'-':>{max(len(name), digits + 4)}}"
-            for name in metric_names
+    not_results = [name for name, result in rows.items() if not isinstance(result, EvaluationResult)]
+    if not_results:
+        raise TypeError(
+            f"rows 의 값은 evaluate(...) 의 결과여야 합니다 (질의별 값으로 구간을 냅니다). 아닌 줄: {not_results}"
         )
-        lines.append(_pad(system, name_width) + cells)
-    return "\n".join(lines)
+    baseline = next(iter(rows)) if baseline is None else baseline
+    if baseline not in rows:
+        raise ValueError(f"baseline {baseline!r} 이 rows 에 없습니다. 있는 줄: {list(rows)}")
+    metric_names = list(dict.fromkeys(name for result in rows.values() for name in result))
+    primary = metric_names[0]
+    columns = ("시스템", "질의", *(_metric_label(name) for name in metric_names))
+    compare = len(rows) > 1
+    if compare:
+        columns += (f"Δ {_metric_label(primary)} (짝지은 {confidence:.0%} 구간)",)
+    table_rows = []
+    for system, result in rows.items():
+        cells = [system, str(len(result.per_query))]
+        for name in metric_names:
+            if name not in result:
+                cells.append("-")
+                continue
+            low, high = bootstrap_interval(result, name, confidence=confidence)
+            cells.append(f"{result[name]:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]")
+        if compare:
+            if system == baseline:
+                cells.append("기준")
+            elif primary in result and sorted(result.per_query) == sorted(rows[baseline].per_query):
+                low, high = bootstrap_interval(result, primary, baseline=rows[baseline], confidence=confidence)
+                change = result[primary] - rows[baseline][primary]
+                cells.append(f"{change:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]")
+            else:
+                cells.append("질의가 달라 비교하지 않음")
+        table_rows.append(tuple(cells))
+    caption = f"[ ] 는 질의를 다시 뽑는 부트스트랩 {confidence:.0%} 구간 (2,000번, 씨앗 0)." + (
+        " Δ 는 같은 질의끼리 뺀 평균 차이입니다." if compare else ""
+    )
+    return MetricsTable(columns, tuple(table_rows), caption)
+
+
+@dataclass(frozen=True)
+class HtmlTable:
+    """줄마다 ``{열: 값}`` 인 표. 노트북에서는 HTML 로 (한글이 섞여도 열이 맞음), ``print()`` 로는 텍스트로 보입니다."""
+
+    rows: tuple[Mapping[str, object], ...]
+
+    def _columns(self) -> list[str]:
+        return list(dict.fromkeys(column for row in self.rows for column in row))
+
+    def __str__(self) -> str:
+        columns = self._columns()
+        cells = [columns, *([str(row.get(column, "")) for column in columns] for row in self.rows)]
+        widths = [max(_display_width(line[i]) for line in cells) for i in range(len(columns))]
+        return "\n".join("  ".join(_pad(c, w) for c, w in zip(line, widths, strict=True)).rstrip() for line in cells)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        columns = self._columns()
+        header = "".join(f"<th>{html.escape(column)}</th>" for column in columns)
+        body = "".join(
+            "<tr>" + "".join(f"<td>{html.escape(str(row.get(column, '')))}</td>" for column in columns) + "</tr>"
+            for row in self.rows
+        )
+        return f"<table><tr>{header}</tr>{body}</table>"
+
+
+def html_table(rows: Sequence[Mapping[str, object]]) -> HtmlTable:
+    """``[{열: 값}, ...]`` 을 표로 보여 줍니다 (노트북 셀의 마지막 값이나 ``display()`` 로).
+
+    Example:
+        >>> print(html_table([{"후보": 5, "p50 (ms)": 12.5}, {"후보": 10, "p50 (ms)": 24.0}]))
+        후보  p50 (ms)
+        5     12.5
+        10    24.0
+    """
+    if not rows:
+        raise ValueError("rows 가 비어 있습니다.")
+    return HtmlTable(tuple(rows))
 
 
 def _display_width(text: str) -> int:
@@ -126,17 +256,17 @@ def rankings_html(
             cutoff = max(len(documents), 1)
             caption += f"<br><small>nDCG@{cutoff} {evaluate({'q': judged}, run, [f'ndcg@{cutoff}'])[f'ndcg@{cutoff}']:.3f}</small>"
         columns.append(
-            "<td style='vertical-align:top;padding:4px'>"
+            "<div style='flex:1 1 300px;max-width:420px;padding:4px'>"
             f"<table class='ranking-column'><caption><b>{caption}</b></caption>"
             "<tr style='white-space:nowrap'><th>순위</th><th>이동</th><th>문서</th><th>점수</th></tr>"
             + "".join(rows)
-            + "</table></td>"
+            + "</table></div>"
         )
     legend = " · 초록: 등급 2(답), 노랑: 등급 1(부분 관련)" if judged else ""
     return (
         f"<div><p><b>질의:</b> {html.escape(query)}<small>{legend}</small></p>"
-        # 열이 많으면 좁은 열에 글자를 욱여넣지 않고 가로로 스크롤합니다.
-        f"<div style='overflow-x:auto'><table><tr>{''.join(columns)}</tr></table></div></div>"
+        # 열이 많으면 좁은 화면에서는 다음 줄로 내려 놓습니다 (가로로 잘리거나 스크롤되지 않게).
+        f"<div style='display:flex;flex-wrap:wrap;align-items:flex-start'>{''.join(columns)}</div></div>"
     )
 
 
@@ -200,7 +330,7 @@ class RerankerMeasurement:
         cls, name: str, reranker: Reranker, scores: Mapping[str, float], latency: LatencyStats | None = None
     ) -> RerankerMeasurement:
         """``load_reranker`` 로 만든 리랭커에서 모델 이름과 대체 모델 여부를 가져와 한 줄을 만듭니다."""
-        return cls(name, reranker.model, dict(scores), latency, reranker.is_standin, reranker.runs)
+        return cls(name, reranker.model, scores, latency, reranker.is_standin, reranker.runs)
 
 
 @dataclass(frozen=True)
@@ -213,6 +343,7 @@ class SummaryTable:
         card_fields: 모델 카드에서 가져온 항목들 (예: ``("size", "licence")``).
         rows: 줄마다 ``{열 이름: 보일 문자열}``. 첫 줄은 1단계 검색(기준)입니다.
         standins: 대체 모델로 잰 줄의 이름들.
+        query_count: 품질을 잰 질의 수.
     """
 
     caption: str
@@ -220,6 +351,7 @@ class SummaryTable:
     card_fields: tuple[str, ...]
     rows: tuple[dict[str, str], ...] = field(default_factory=tuple)
     standins: tuple[str, ...] = field(default_factory=tuple)
+    query_count: int = 0
 
     @property
     def quality_columns(self) -> tuple[str, ...]:
@@ -236,7 +368,8 @@ class SummaryTable:
     def notes(self) -> list[str]:
         """표 아래에 붙는 안내 문장들."""
         notes = [
-            "품질 칸: 리랭킹 뒤 값 (괄호는 1단계 대비 변화). 지연 시간: 질의 하나의 후보를 다시 세우는 데 걸린 시간."
+            f"품질 칸: 질의 {self.query_count}개의 평균. 1단계 줄의 [ ] 는 부트스트랩 95% 구간, 리랭커 줄의 괄호는 1단계 대비 "
+            "변화와 그 짝지은 95% 구간 (같은 질의끼리 뺀 차이)입니다. 지연 시간: 질의 하나의 후보를 다시 세우는 데 걸린 시간."
         ]
         if self.standins:
             notes.append(
@@ -272,22 +405,10 @@ class SummaryTable:
         lines += ["", *(f"※ {note}" for note in self.notes())]
         return "\n".join(lines)
 
-    def to_html(self) -> str:
-        """HTML 표 하나: 측정값과 원래 모델의 공개 정보를 한 줄에 놓고, 대체 모델 줄은 회색과 ⚠️ 로 표시합니다."""
+    def _html_rows(self, columns: Sequence[str]) -> str:
+        """줄마다 ``columns`` 의 칸. 대체 모델 줄은 회색과 ⚠️, 품질 칸은 값 아래 줄에 변화와 구간을 둡니다."""
         metric_columns = self.quality_columns[2:]
-        card_columns = self.card_columns[2:]
-        groups = (
-            "<tr><th></th>"
-            f"<th colspan='{1 + len(metric_columns)}'>품질: 리랭킹 전 → 후 (이 런타임에서 측정)</th>"
-            "<th colspan='3'>지연 시간 (질의당)</th>"
-            f"<th colspan='{1 + len(card_columns)}'>원래 모델의 공개 정보</th></tr>"
-        )
-        columns = [*self.quality_columns, *self.latency_columns[1:], *self.card_columns[1:]]
-        header = (
-            "<tr>"
-            + "".join(f"<th style='white-space:nowrap'>{html.escape(column)}</th>" for column in columns)
-            + "</tr>"
-        )
+        wrapped = ("측정한 모델", "원래 모델", *self.card_columns[2:])
         body = []
         for row in self.rows:
             standin = row["리랭커"] in self.standins
@@ -299,23 +420,53 @@ class SummaryTable:
                     text = f"⚠️ {text}"
                 if column in metric_columns and " (" in text:
                     value, delta = text.split(" (", 1)
-                    change = float(delta.rstrip(")"))
+                    change = float(delta.split()[0])
                     color = "#15803d" if change > 0 else "#b91c1c" if change < 0 else "inherit"
-                    text = f"{value} <span style='color:{color}'>({delta}</span>"
-                align = "left" if column in ("리랭커", "측정한 모델", "원래 모델", *card_columns) else "right"
-                wrap = "normal" if column in ("측정한 모델", "원래 모델", *card_columns) else "nowrap"
+                    # 값 아래 줄에 변화와 구간을 두어 열이 좁아지게 합니다 (1280px 화면에 표가 들어가도록).
+                    text = f"{value}<br><span style='color:{color};font-size:smaller'>({delta}</span>"
+                elif column in metric_columns and " [" in text:
+                    value, interval = text.split(" [", 1)
+                    text = f"{value}<br><span style='font-size:smaller'>[{interval}</span>"
+                align = "left" if column in ("리랭커", *wrapped) else "right"
+                # 지연 시간 칸만 한 줄로 두고, 나머지는 좁은 화면에서 줄을 바꿉니다.
+                wrap = "nowrap" if column in ("p50", "p95", "질의 수") else "normal"
                 cells.append(f"<td style='text-align:{align};vertical-align:top;white-space:{wrap}'>{text}</td>")
             body.append(f"<tr{style}>" + "".join(cells) + "</tr>")
+        return "".join(body)
+
+    @staticmethod
+    def _html_header(columns: Sequence[str]) -> str:
+        return (
+            "<tr>"
+            + "".join(f"<th style='white-space:nowrap'>{html.escape(column)}</th>" for column in columns)
+            + "</tr>"
+        )
+
+    def to_html(self) -> str:
+        """HTML 표 두 장: 이 런타임에서 잰 품질·지연 시간, 그 아래 원래 모델의 공개 정보 (1280px 화면에 들어가게 나눔)."""
+        measured = [*self.quality_columns, *self.latency_columns[1:]]
+        groups = (
+            "<tr><th></th>"
+            f"<th colspan='{len(self.quality_columns) - 1}'>품질: 리랭킹 전 → 후 (이 런타임에서 측정)</th>"
+            "<th colspan='3'>지연 시간 (질의당)</th></tr>"
+        )
+        cards = ["리랭커", *self.card_columns[1:]]
         caption = (
             f"<caption style='text-align:left'><b>{html.escape(self.caption)}</b></caption>" if self.caption else ""
         )
         notes = "".join(f"<li>{html.escape(note)}</li>" for note in self.notes())
         return (
-            f"<div><table class='reranker-summary'>{caption}{groups}{header}{''.join(body)}</table>"
+            f"<div><table class='reranker-summary'>{caption}{groups}{self._html_header(measured)}"
+            f"{self._html_rows(measured)}</table>"
+            "<table class='reranker-cards'><caption style='text-align:left'><b>원래 모델의 공개 정보</b></caption>"
+            f"{self._html_header(cards)}{self._html_rows(cards)}</table>"
             f"<ul style='font-size:smaller'>{notes}</ul></div>"
         )
 
     def __str__(self) -> str:
+        return self.to_text()
+
+    def __repr__(self) -> str:
         return self.to_text()
 
     def _repr_html_(self) -> str:
@@ -351,15 +502,18 @@ def summary_table(
 
     Example:
         >>> from course_utils.bench import LatencyStats
+        >>> qrels = {f"q{i}": {"a": 1} for i in range(10)}
+        >>> first = evaluate(qrels, {f"q{i}": {"a": 1.0, "b": 2.0 if i % 2 else 0.0} for i in range(10)}, ["mrr@10"])
+        >>> after = evaluate(qrels, {f"q{i}": {"a": 3.0, "b": 2.0} for i in range(10)}, ["mrr@10"])
         >>> ltr = RerankerMeasurement(
-        ...     "feature-ltr", "course-lexical-logreg", {"ndcg@10": 0.7}, LatencyStats.from_seconds([0.004, 0.006])
+        ...     "feature-ltr", "course-lexical-logreg", after, LatencyStats.from_seconds([0.004, 0.006])
         ... )
-        >>> table = summary_table({"ndcg@10": 0.65}, [ltr], metric_names=("ndcg@10",), card_fields=("licence",))
+        >>> table = summary_table(first, [ltr], metric_names=("mrr@10",), card_fields=("licence",))
         >>> print(table.to_text().split("\\n\\n")[0])
         [품질: 리랭킹 전 → 후]
-        리랭커          측정한 모델            nDCG@10
-        hybrid (1단계)  -                      0.650
-        feature-ltr     course-lexical-logreg  0.700 (+0.050)
+        리랭커          측정한 모델            MRR@10
+        hybrid (1단계)  -                      0.750 [0.600, 0.900]
+        feature-ltr     course-lexical-logreg  1.000 (+0.250 [+0.100, +0.400])
         >>> "<table" in table.to_html() and table.standins == ()
         True
     """
@@ -382,10 +536,13 @@ def summary_table(
         row["리랭커"] = name
         return row
 
+    if not isinstance(baseline, EvaluationResult) or not all(isinstance(e.scores, EvaluationResult) for e in measured):
+        raise TypeError("baseline 과 scores 는 evaluate(...) 의 결과여야 합니다 (질의별 값으로 구간을 냅니다).")
     rows = [empty_row(baseline_name)]
     for name, label in zip(metric_names, labels, strict=True):
         if name in baseline:
-            rows[0][label] = f"{baseline[name]:.3f}"
+            low, high = bootstrap_interval(baseline, name)
+            rows[0][label] = f"{baseline[name]:.3f} [{low:.3f}, {high:.3f}]"
     standins = []
     for entry in measured:
         shown = f"{entry.name} {STANDIN_TAG}" if entry.is_standin else entry.name
@@ -394,7 +551,11 @@ def summary_table(
         for name, label in zip(metric_names, labels, strict=True):
             if name in entry.scores:
                 value = entry.scores[name]
-                row[label] = f"{value:.3f} ({value - baseline[name]:+.3f})" if name in baseline else f"{value:.3f}"
+                if name in baseline:
+                    low, high = bootstrap_interval(entry.scores, name, baseline=baseline)
+                    row[label] = f"{value:.3f} ({value - baseline[name]:+.3f} [{low:+.3f}, {high:+.3f}])"
+                else:
+                    row[label] = f"{value:.3f}"
         if entry.latency is not None:
             row["p50"], row["p95"] = _milliseconds(entry.latency.p50_ms), _milliseconds(entry.latency.p95_ms)
             row["질의 수"] = str(entry.latency.count)
@@ -405,4 +566,6 @@ def summary_table(
         if entry.is_standin:
             standins.append(shown)
         rows.append(row)
-    return SummaryTable(caption, metric_names, card_fields, tuple(rows), tuple(standins))
+    return SummaryTable(
+        caption, metric_names, card_fields, tuple(rows), tuple(standins), query_count=len(baseline.per_query)
+    )

@@ -42,7 +42,7 @@ class Runtime:
     Attributes:
         is_colab: Google Colab 커널이면 ``True``.
         device: 추론 장치 (``"cuda"``, ``"mps"``, ``"cpu"``).
-        online: 모델 허브에 닿을 수 있고 오프라인이 강제되지 않았으면 ``True``.
+        online: 모델 허브에 연결할 수 있고 오프라인이 강제되지 않았으면 ``True``.
         forced_offline: ``RERANK_COURSE_OFFLINE=1`` 로 오프라인을 강제했는지.
         cache_dir: 강의가 만드는 파일(대체 모델 등)을 두는 폴더.
         models_dir: 폐쇄망용으로 미리 받아 둔 모델 폴더 (``RERANK_COURSE_MODELS_DIR``), 없으면 ``None``.
@@ -90,10 +90,29 @@ def detect_device() -> Device:
     return "cpu"
 
 
-def hub_reachable(host: str = HUB_HOST, timeout: float = REACHABILITY_TIMEOUT_S) -> bool:
-    """``host:443`` 에 TCP 연결이 되는지 한 번만 확인합니다 (재시도 없음)."""
+def hub_endpoint() -> str:
+    """모델 허브 주소: ``HF_ENDPOINT`` (미러나 테스트용 로컬 허브) 또는 ``https://huggingface.co``."""
+    return (os.environ.get("HF_ENDPOINT", "").strip() or f"https://{HUB_HOST}").rstrip("/")
+
+
+def hub_address() -> tuple[str, int]:
+    """``hub_endpoint()`` 의 (호스트, 포트). 포트가 없으면 https 는 443, http 는 80."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(hub_endpoint())
+    return parts.hostname or HUB_HOST, parts.port or (80 if parts.scheme == "http" else 443)
+
+
+def hub_reachable(host: str | None = None, timeout: float = REACHABILITY_TIMEOUT_S) -> bool:
+    """모델 허브(기본: ``HF_ENDPOINT`` 가 가리키는 곳)에 TCP 연결이 되는지 한 번만 확인합니다 (재시도 없음).
+
+    Args:
+        host: 확인할 호스트 (포트 443). ``None`` 이면 ``hub_address()``.
+        timeout: 연결 제한 시간(초).
+    """
+    address = (host, 443) if host else hub_address()
     try:
-        with socket.create_connection((host, 443), timeout=timeout):
+        with socket.create_connection(address, timeout=timeout):
             return True
     except OSError:
         return False
@@ -214,15 +233,159 @@ def find_local_model(repo_id: str) -> Path | None:
     models_dir = runtime().models_dir
     if models_dir is not None:
         candidate = models_dir / "hf" / hub_folder_name(repo_id)
+        # download 명령은 다 받은 뒤에야 이 이름으로 옮기므로 config.json 만 보면 됩니다.
         if (candidate / "config.json").is_file():
             return candidate
     from huggingface_hub import snapshot_download
     from huggingface_hub.errors import LocalEntryNotFoundError
 
     try:
-        return Path(snapshot_download(repo_id, local_files_only=True))
+        # 같은 무시 목록을 주어야 huggingface_hub 가 받다 만 스냅숏을 "불완전" 으로 알아봅니다.
+        found = Path(snapshot_download(repo_id, local_files_only=True, ignore_patterns=list(HUB_IGNORE_PATTERNS)))
     except (LocalEntryNotFoundError, OSError, ValueError):
         return None
+    # 받다 만 스냅숏(설정만 있고 가중치가 없는 등)은 없는 것으로 칩니다. 온라인이면 다시 받아 채웁니다.
+    return found if model_folder_complete(found) else None
+
+
+#: 강의가 허브에서 받지 않는 파일: 다른 프레임워크의 가중치와 ONNX·OpenVINO 사본 (수 GB 를 아낍니다).
+HUB_IGNORE_PATTERNS = (
+    "onnx/*",
+    "openvino/*",
+    "*.onnx",
+    "*.h5",
+    "*.msgpack",
+    "*.ot",
+    "flax_model*",
+    "tf_model*",
+    "rust_model*",
+    "coreml/*",
+)
+_WEIGHT_SUFFIXES = (".safetensors", ".bin")
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "sentencepiece.bpe.model", "vocab.txt", "spiece.model")
+
+
+def model_folder_complete(folder: Path) -> bool:
+    """허브 모델 폴더가 불러올 수 있을 만큼 갖춰졌는지: ``config.json``, 가중치, 토크나이저 파일.
+
+    샤드로 나뉜 가중치는 색인(``*.index.json``)이 가리키는 파일이 모두 있어야 합니다.
+    """
+    import json
+
+    if not (folder / "config.json").is_file() or not any((folder / name).is_file() for name in _TOKENIZER_FILES):
+        return False
+    for index in folder.glob("*.index.json"):
+        try:
+            shards = set(json.loads(index.read_text(encoding="utf-8"))["weight_map"].values())
+        except (OSError, ValueError, KeyError, AttributeError):
+            return False
+        if shards and all((folder / shard).is_file() for shard in shards):
+            return True
+    return any(path.is_file() and path.suffix in _WEIGHT_SUFFIXES for path in folder.iterdir())
+
+
+class ModelDownloadError(RuntimeError):
+    """허브에서 모델을 받지 못했을 때: 무엇이 실패했고 무엇을 하면 되는지 한국어로 알려 줍니다.
+
+    Attributes:
+        kind: ``"not_found"``, ``"gated"``, ``"server"``, ``"timeout"``, ``"connection"``, ``"incomplete"``.
+        repo_id: 받으려던 모델 id.
+    """
+
+    def __init__(self, message: str, kind: str, repo_id: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.repo_id = repo_id
+
+
+#: 허브 다운로드 실패를 알릴 때 공통으로 붙이는 대안.
+OFFLINE_HINT = (
+    "지금은 네트워크 없이 실습하려면 RERANK_COURSE_OFFLINE=1 을 설정하고 커널을 다시 시작하세요 "
+    "(강의의 오프라인 모델을 씁니다)."
+)
+
+
+def _download_failure_kind(error: BaseException) -> tuple[str, int | None]:
+    import httpx
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    if isinstance(error, GatedRepoError) or status in (401, 403):
+        return "gated", status
+    if isinstance(error, (RepositoryNotFoundError, RevisionNotFoundError)) or status == 404:
+        return "not_found", status
+    if isinstance(error, HfHubHTTPError):
+        return "server", status
+    # 허브에 닿지 못한 원인은 __cause__ 에 있습니다 (LocalEntryNotFoundError 가 감쌈).
+    cause = error.__cause__ if isinstance(error, LocalEntryNotFoundError) and error.__cause__ else error
+    if isinstance(cause, HfHubHTTPError):
+        return _download_failure_kind(cause)
+    if isinstance(cause, (httpx.TimeoutException, TimeoutError)):
+        return "timeout", None
+    if isinstance(error, OSError) and "Consistency check failed" in str(error):
+        return "incomplete", None
+    return "connection", None
+
+
+def model_download_error(repo_id: str, error: BaseException) -> ModelDownloadError:
+    """huggingface_hub·httpx 의 예외를 사람이 읽을 ``ModelDownloadError`` 로 바꿉니다."""
+    kind, status = _download_failure_kind(error)
+    code = f" (HTTP {status})" if status else ""
+    where = hub_endpoint()
+    messages = {
+        "not_found": f"모델 허브({where})에서 '{repo_id}' 모델을 찾을 수 없습니다{code}. 모델 id 의 철자와 "
+        "대소문자(조직/모델 이름)를 확인하세요. " + OFFLINE_HINT,
+        "gated": f"'{repo_id}' 모델은 접근 권한이 필요합니다{code}. 허브의 모델 페이지에서 이용 조건에 동의한 뒤 "
+        "HF_TOKEN 환경 변수(Colab 에서는 보안 비밀)에 액세스 토큰을 넣거나 `hf auth login` 으로 로그인하세요. "
+        + OFFLINE_HINT,
+        "server": f"모델 허브({where})가 '{repo_id}' 요청에 오류로 답했습니다{code}. 허브 쪽 문제일 수 있으니 잠시 뒤 "
+        "다시 실행하세요. " + OFFLINE_HINT,
+        "timeout": f"모델 허브({where})가 '{repo_id}' 를 받는 중 제한 시간 안에 답하지 않았습니다. 네트워크를 확인하고 "
+        "다시 실행하세요 (받던 파일은 이어 받습니다). " + OFFLINE_HINT,
+        "connection": f"'{repo_id}' 를 받는 중 모델 허브({where}) 연결이 끊기거나 열리지 않았습니다. 인터넷 연결을 "
+        "확인하고 다시 실행하세요 (받던 파일은 이어 받습니다). " + OFFLINE_HINT,
+        "incomplete": f"'{repo_id}' 의 파일이 끝까지 오지 않았습니다 (받은 크기가 허브가 알려 준 크기와 다름). 다시 "
+        "실행하세요 (빠진 부분을 다시 받습니다). " + OFFLINE_HINT,
+    }
+    return ModelDownloadError(messages[kind], kind, repo_id)
+
+
+def download_hub_model(repo_id: str, local_dir: Path | None = None) -> Path:
+    """허브 모델 스냅숏을 받습니다 (HF 캐시, 또는 ``local_dir``). 실패하면 ``ModelDownloadError``.
+
+    다른 프레임워크의 가중치 등 ``HUB_IGNORE_PATTERNS`` 는 받지 않습니다. huggingface_hub 는 파일마다 임시
+    파일(``.incomplete``)에 받은 뒤 이름을 바꾸므로, 중간에 실패해도 완성된 것처럼 보이는 파일은 남지 않고
+    다음 실행이 이어 받습니다. 제한 시간은 ``HF_HUB_ETAG_TIMEOUT``·``HF_HUB_DOWNLOAD_TIMEOUT`` (기본 10초)입니다.
+
+    Args:
+        repo_id: 허브 모델 id (예: ``"BAAI/bge-reranker-v2-m3"``).
+        local_dir: 주면 그 폴더에 파일을 그대로 둡니다 (``python -m course_utils download``).
+
+    Returns:
+        모델 폴더 경로.
+    """
+    from huggingface_hub import snapshot_download
+
+    try:
+        path = Path(snapshot_download(repo_id, local_dir=local_dir, ignore_patterns=list(HUB_IGNORE_PATTERNS)))
+    except (ImportError, ValueError):
+        raise
+    except Exception as error:
+        raise model_download_error(repo_id, error) from error
+    if not model_folder_complete(path):
+        raise ModelDownloadError(
+            f"'{repo_id}' 를 받았지만 불러올 파일(config.json, 가중치, 토크나이저)이 다 있지 않습니다 ({path}). "
+            "모델 id 가 리랭커·임베딩 모델이 맞는지 확인하세요.",
+            "incomplete",
+            repo_id,
+        )
+    return path
 
 
 @contextlib.contextmanager

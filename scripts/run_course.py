@@ -18,6 +18,7 @@ from nbclient.exceptions import CellExecutionError
 from nbconvert import HTMLExporter
 
 from course_utils.env import runtime
+from course_utils.evaluation import check_course_dataset
 
 ROOT = Path(__file__).resolve().parents[1]
 STANDIN_MARK = "[대체 모델 사용]"
@@ -72,7 +73,9 @@ def run_notebook(path: Path, build: Path, kernel: str, timeout: int) -> Notebook
         )
         report.standins += [line for line in (text + "\n" + banners).splitlines() if line.startswith(STANDIN_MARK)]
         if SUMMARY_TAG in cell.metadata.get("tags", []):
-            report.summaries.append(text.rstrip())
+            # 품질 표는 HTML 로 보이고, 같은 출력의 text/plain 에 글자판이 있습니다 (배너는 위에서 따로 모음).
+            tables = [line for line in banners.splitlines() if not line.startswith(STANDIN_MARK)]
+            report.summaries.append("\n".join([text.rstrip(), *tables]).strip())
 
     (build / "executed").mkdir(parents=True, exist_ok=True)
     (build / "html").mkdir(parents=True, exist_ok=True)
@@ -87,6 +90,7 @@ def print_summary(reports: list[NotebookReport], build: Path, total: float) -> N
     print("reranker-course 실행 요약")
     print("=" * 72)
     print(runtime().describe())
+    print(check_course_dataset().describe())
     for report in reports:
         status = "성공" if not report.error else f"실패: {report.error}"
         print(f"  {report.name:<22} {report.seconds:6.1f}초  {status}")

@@ -352,6 +352,20 @@ def test_ranking_widget_in_jupyterlab(jupyter_lab):
                     bars = column.locator("tr td:nth-child(4) div[style*='background']")
                     assert bars.count() == k
 
+            # 1280px 화면에서 요약 표와 정적 순위 표가 출력 칸 안에 들어가야 합니다 (가로로 잘리거나 넘치지 않음).
+            page.set_viewport_size({"width": 1280, "height": 1200})
+            overflow = page.evaluate(
+                """() => Array.from(document.querySelectorAll('table.reranker-summary, table.reranker-cards, table.ranking-column'))
+                    .map(table => {
+                        const area = table.closest('.jp-OutputArea-output');
+                        return [table.className, Math.round(table.getBoundingClientRect().right
+                            - area.getBoundingClientRect().right), area.scrollWidth - area.clientWidth];
+                    })"""
+            )
+            assert any(name == "reranker-summary" for name, _, _ in overflow), overflow
+            assert all(right <= 0 and scroll <= 0 for _, right, scroll in overflow), overflow
+            lap("1280px 화면 맞춤")
+
             # 위젯이 한 화면에 다 들어오게 창을 늘린 뒤 위젯만 찍습니다.
             box = widget.bounding_box()
             page.set_viewport_size({"width": 1600, "height": max(1200, int(box["height"]) + 400)})

@@ -1,3 +1,5 @@
+import unicodedata
+
 import pytest
 from langchain_classic.retrievers import ContextualCompressionRetriever
 from langchain_core.documents import Document
@@ -61,12 +63,30 @@ def test_unanswered_and_crashing_answers_do_not_raise(capsys):
     assert not exercise.passed
 
 
-def test_metrics_table_aligns_korean_names():
-    table = metrics_table({"하이브리드": {"ndcg@10": 0.5}, "bm25": {"ndcg@10": 0.25, "mrr@10": 1.0}})
-    lines = table.splitlines()
-    assert lines[0].startswith("시스템") and "0.500" in lines[1] and "-" in lines[1] and "1.000" in lines[2]
+def test_metrics_table_carries_query_count_intervals_and_paired_difference():
+    qrels = {f"q{i}": {"a": 1} for i in range(8)}
+    first = evaluate(qrels, {f"q{i}": {"a": 1.0, "b": 2.0 if i < 4 else 0.0} for i in range(8)}, ["mrr@10", "ndcg@10"])
+    after = evaluate(qrels, {f"q{i}": {"a": 3.0, "b": 2.0} for i in range(8)}, ["mrr@10"])
+    table = metrics_table({"하이브리드 (1단계)": first, "리랭킹": after})
+    lines = str(table).splitlines()
+    assert lines[0].split()[:3] == ["시스템", "질의", "MRR@10"]
+    assert " 8 " in lines[1] and "0.750 [" in lines[1] and "기준" in lines[1]
+    assert " 8 " in lines[2] and "1.000 [1.000, 1.000]" in lines[2] and "+0.250 [" in lines[2]
+    assert "-" in lines[2].split("]")[1]  # ndcg@10 을 재지 않은 줄은 '-'
+    assert "부트스트랩 95% 구간" in lines[-1]
+
+    # 한글 이름이 있어도 열이 맞습니다 (전각 문자는 두 칸).
+    def columns_before_bracket(line):
+        return sum(2 if unicodedata.east_asian_width(char) in "WF" else 1 for char in line[: line.index("[")])
+
+    assert columns_before_bracket(lines[1]) == columns_before_bracket(lines[2])
+    assert "<table" in table._repr_html_() and "질의" in table._repr_html_()
     with pytest.raises(ValueError):
         metrics_table({})
+    with pytest.raises(TypeError, match="evaluate"):
+        metrics_table({"평균만": {"ndcg@10": 0.5}})
+    with pytest.raises(ValueError, match="baseline"):
+        metrics_table({"a": first}, baseline="b")
 
 
 def test_rankings_html_marks_movement_grades_and_escapes():

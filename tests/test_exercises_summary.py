@@ -179,17 +179,27 @@ def test_bad_input_does_not_crash_and_hints_exist(exercise, capsys):
     assert "💡" in out and "📝" in out
 
 
+def scored(values_by_query):
+    """질의마다 정답 문서 'a' 의 순위로 값을 정하는 evaluate 결과 (1위면 ndcg=mrr=1, 2위면 낮음)."""
+    qrels = {query_id: {"a": 1} for query_id in values_by_query}
+    run = {query_id: {"a": 1.0, "b": 2.0 if second else 0.0} for query_id, second in values_by_query.items()}
+    return evaluate(qrels, run, ("ndcg@10", "mrr@10"))
+
+
 def test_summary_table_labels_standins_and_never_shows_their_numbers_as_the_model():
     latency = LatencyStats.from_seconds([0.01, 0.02])
+    baseline = scored({f"q{i}": i % 2 == 0 for i in range(10)})
+    better = scored({f"q{i}": False for i in range(10)})
+    worse = scored({f"q{i}": True for i in range(10)})
     rows = [
-        RerankerMeasurement("feature-ltr", "course-lexical-logreg", {"ndcg@10": 0.7, "mrr@10": 0.6}, latency),
-        RerankerMeasurement(
-            "cohere", "rerank-v3.5", {"ndcg@10": 0.5, "mrr@10": 0.4}, latency, is_standin=True, runs="e5-small"
-        ),
+        RerankerMeasurement("feature-ltr", "course-lexical-logreg", better, latency),
+        RerankerMeasurement("cohere", "rerank-v3.5", worse, latency, is_standin=True, runs="e5-small"),
     ]
-    table = summary_table({"ndcg@10": 0.6, "mrr@10": 0.5}, rows, metric_names=("ndcg@10", "mrr@10"))
+    table = summary_table(baseline, rows, metric_names=("ndcg@10", "mrr@10"))
     text = table.to_text()
-    assert "0.700 (+0.100)" in text and "0.500 (-0.100)" in text
+    # 1단계 줄은 구간과 함께, 리랭커 줄은 변화와 짝지은 구간과 함께 나오고, 질의 수가 적힙니다.
+    assert "0.750 [" in text and "1.000 (+0.250 [+0.100, +0.400])" in text and "0.500 (-0.250 [" in text
+    assert "질의 10개" in text and "95% 구간" in text
     standin_line = next(line for line in text.splitlines() if line.startswith("cohere"))
     assert STANDIN_TAG in standin_line and "e5-small (rerank-v3.5 대신)" in standin_line
     assert table.standins == (f"cohere {STANDIN_TAG}",)
@@ -203,15 +213,18 @@ def test_summary_table_labels_standins_and_never_shows_their_numbers_as_the_mode
 
 def test_summary_table_from_a_loaded_reranker_and_bad_arguments():
     reranker = load_reranker("feature-ltr")
-    entry = RerankerMeasurement.of("feature-ltr", reranker, {"ndcg@10": 0.5})
+    baseline = scored({"q1": True, "q2": False})
+    entry = RerankerMeasurement.of("feature-ltr", reranker, scored({"q1": False, "q2": False}))
     assert entry.model == "course-lexical-logreg" and not entry.is_standin and entry.latency is None
-    table = summary_table({"ndcg@10": 0.4}, [entry], metric_names=("ndcg@10",))
+    table = summary_table(baseline, [entry], metric_names=("ndcg@10",))
     assert "[지연 시간" not in table.to_text()  # 재지 않은 지연 시간은 묶음째 뺍니다
-    unknown_model = RerankerMeasurement("mine", "my-model", {"ndcg@10": 0.5})
-    assert "(모델 카드 없음)" in summary_table({"ndcg@10": 0.4}, [unknown_model]).to_text()
+    unknown_model = RerankerMeasurement("mine", "my-model", baseline)
+    assert "(모델 카드 없음)" in summary_table(baseline, [unknown_model]).to_text()
     with pytest.raises(ValueError, match="비어"):
-        summary_table({"ndcg@10": 0.4}, [])
+        summary_table(baseline, [])
     with pytest.raises(ValueError, match="겹칩니다"):
-        summary_table({"ndcg@10": 0.4}, [entry, entry])
+        summary_table(baseline, [entry, entry])
     with pytest.raises(ValueError, match="card_fields"):
-        summary_table({"ndcg@10": 0.4}, [entry], card_fields=("colour",))
+        summary_table(baseline, [entry], card_fields=("colour",))
+    with pytest.raises(TypeError, match="evaluate"):
+        summary_table({"ndcg@10": 0.4}, [entry])  # 평균만으로는 구간을 낼 수 없습니다

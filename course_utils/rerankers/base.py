@@ -269,6 +269,28 @@ def load_reranker(backend: str, model: str | None = None, **options) -> Reranker
         ) from error
 
 
+def _community_class(module: str, name: str, backend: str) -> type | None:
+    """``langchain_community`` 의 클래스를 돌려줍니다. 그 패키지가 없으면 한 줄 알림을 내고 ``None``.
+
+    ``langchain-community`` 는 사라질 예정(2026-05-22 발표)이라, 없어도 강의의 자체 경로로 계속 돕니다.
+    """
+    import importlib
+
+    try:
+        return getattr(importlib.import_module(f"langchain_community.{module}"), name)
+    except ImportError:
+        if (backend, name) not in _COMMUNITY_NOTICES:
+            _COMMUNITY_NOTICES.add((backend, name))
+            print(
+                f"알림: langchain-community 가 없어 {backend} 는 LangChain 의 {name} 대신 강의의 같은 동작을 하는 "
+                "코드를 씁니다 (원래 클래스를 쓰려면 pip install langchain-community)."
+            )
+        return None
+
+
+_COMMUNITY_NOTICES: set[tuple[str, str]] = set()
+
+
 def list_backends() -> dict[str, str]:
     """백엔드 이름 → 한 줄 설명."""
     return {name: spec.summary for name, spec in BACKENDS.items()}

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Sequence
 
@@ -12,7 +13,7 @@ from langchain_core.documents import BaseDocumentCompressor, Document
 
 from ..env import quiet_model_loading, runtime
 from ..offline_models import OFFLINE_RERANKER_LABEL, announce_standin, cross_encoder_path
-from .base import Reranker, _check_positive, _warn_truncated, register_backend
+from .base import Reranker, _check_positive, _community_class, _warn_truncated, register_backend
 
 CROSS_ENCODER_MODELS = (
     "BAAI/bge-reranker-v2-m3",
@@ -32,12 +33,19 @@ def _resolve_hub_model(model: str) -> tuple[str, bool]:
     Returns:
         ``(불러올 경로나 허브 id, 찾았는지)``. 못 찾으면 대체 모델을 써야 합니다.
     """
-    from ..env import find_local_model
+    from pathlib import Path
 
+    from ..env import download_hub_model, find_local_model
+
+    if (Path(model) / "config.json").is_file():  # 내 컴퓨터의 모델 폴더 (예: 07 노트북에서 학습한 모델)
+        return model, True
     local = find_local_model(model)
     if local is not None:
         return str(local), True
-    return model, runtime().online
+    if not runtime().online:
+        return model, False
+    # 강의 코드가 직접 받습니다: 실패하면 무엇을 할지 알려 주는 ModelDownloadError 가 나고, 불러오기는 로컬 경로로.
+    return str(download_hub_model(model)), True
 
 
 @functools.cache
@@ -68,13 +76,27 @@ def _scored_cross_encoder_reranker_class():
     return ScoredCrossEncoderReranker
 
 
+@dataclasses.dataclass
+class _PlainCrossEncoder:
+    """``HuggingFaceCrossEncoder`` 가 없을 때 그 자리에 두는 것: 강의 코드는 ``.client`` 만 씁니다."""
+
+    client: object
+
+
 @functools.cache
 def _load_encoder(source: str, model_kwargs: tuple[tuple[str, object], ...]):
-    """같은 폴더·설정의 모델은 한 프로세스에서 한 번만 불러옵니다 (오프라인에서는 여러 모델 이름이 같은 폴더를 씁니다)."""
-    from langchain_community.cross_encoders import HuggingFaceCrossEncoder
+    """같은 폴더·설정의 모델은 한 프로세스에서 한 번만 불러옵니다 (오프라인에서는 여러 모델 이름이 같은 폴더를 씁니다).
 
+    ``langchain-community`` 가 없으면 같은 ``sentence_transformers.CrossEncoder`` 를 직접 만듭니다.
+    """
+    wrapper = _community_class("cross_encoders", "HuggingFaceCrossEncoder", "cross-encoder")
     with quiet_model_loading():
-        encoder = HuggingFaceCrossEncoder(model_name=source, model_kwargs=dict(model_kwargs))
+        if wrapper is None:
+            from sentence_transformers import CrossEncoder
+
+            encoder = _PlainCrossEncoder(client=CrossEncoder(source, **dict(model_kwargs)))
+        else:
+            encoder = wrapper(model_name=source, model_kwargs=dict(model_kwargs))
     if dict(model_kwargs)["device"] == "cuda":
         # GPU 에서는 fp16 이 빠르고 점수 차이는 작습니다. .half() 는 transformers 판에 상관없이 같습니다.
         encoder.client.half()
@@ -117,7 +139,7 @@ class CrossEncoderBackend(Reranker):
             # 오프라인 모델도 허브의 사용자 정의 코드 리랭커처럼 폴더 안의 모델 코드로 불립니다.
             self.is_standin, self.runs = True, OFFLINE_RERANKER_LABEL
             source, model_kwargs["trust_remote_code"] = str(cross_encoder_path()), True
-            announce_standin(model, OFFLINE_RERANKER_LABEL, "모델 허브에 닿지 않고 미리 받은 모델도 없습니다")
+            announce_standin(model, OFFLINE_RERANKER_LABEL, "모델 허브에 연결할 수 없고 미리 받은 모델도 없습니다")
         elif trust_remote_code or (trust_remote_code is None and model in REMOTE_CODE_MODELS):
             model_kwargs["trust_remote_code"] = True
         self.max_length = model_kwargs["max_length"]
@@ -131,4 +153,6 @@ class CrossEncoderBackend(Reranker):
         return scores
 
     def as_compressor(self, top_n: int = 3) -> BaseDocumentCompressor:
+        if isinstance(self._encoder, _PlainCrossEncoder):
+            return super().as_compressor(top_n)
         return _scored_cross_encoder_reranker_class()(model=self._encoder, top_n=_check_positive("top_n", top_n))

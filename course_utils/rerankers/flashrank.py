@@ -14,26 +14,113 @@ from langchain_core.documents import BaseDocumentCompressor
 
 from ..env import runtime
 from ..offline_models import OFFLINE_RERANKER_LABEL, announce_standin, build_flashrank_folder
-from .base import Reranker, _check_positive, _warn_truncated, register_backend
+from .base import Reranker, _check_positive, _community_class, _warn_truncated, register_backend
 
 FLASHRANK_MODELS = ("ms-marco-MultiBERT-L-12", "ms-marco-TinyBERT-L-2-v2", "ms-marco-MiniLM-L-12-v2")
-FLASHRANK_URL = "https://huggingface.co/prithivida/flashrank/resolve/main/{}.zip"
+#: FlashRank 가 모델 압축 파일을 받는 곳 (허브 주소 뒤에 붙음; ``HF_ENDPOINT`` 미러도 따릅니다).
+FLASHRANK_PATH = "/prithivida/flashrank/resolve/main/{}.zip"
+#: 연결과 읽기 한 번의 제한 시간(초), 그리고 파일 하나를 받는 전체 시간의 상한.
 FLASHRANK_DOWNLOAD_TIMEOUT_S = 60.0
+FLASHRANK_DOWNLOAD_DEADLINE_S = 900.0
+
+
+def flashrank_url(name: str) -> str:
+    """FlashRank 모델 ``name`` 의 압축 파일 주소."""
+    from ..env import hub_endpoint
+
+    return hub_endpoint() + FLASHRANK_PATH.format(name)
+
+
+def _flashrank_folder_ready(folder: Path, name: str) -> bool:
+    """FlashRank 가 그 폴더로 모델을 만들 수 있는지: 폴더와 그 안의 ONNX 파일."""
+    from flashrank import Config
+
+    onnx_file = Config.model_file_map.get(name)
+    return folder.is_dir() and (onnx_file is None or (folder / onnx_file).is_file())
+
+
+def _flashrank_download_error(name: str, kind: str, status: int | None = None) -> Exception:
+    from ..env import OFFLINE_HINT, ModelDownloadError
+
+    code = f" (HTTP {status})" if status else ""
+    url = flashrank_url(name)
+    messages = {
+        "not_found": f"FlashRank 모델 '{name}' 의 압축 파일이 없습니다{code}: {url}. model 에는 "
+        f"{', '.join(FLASHRANK_MODELS)} 중 하나를 넣으세요. " + OFFLINE_HINT,
+        "gated": f"FlashRank 모델 '{name}' 을 받을 권한이 없습니다{code}. HF_TOKEN 과 HF_ENDPOINT 설정을 확인하세요. "
+        + OFFLINE_HINT,
+        "server": f"FlashRank 모델 '{name}' 을 받는 중 서버 오류가 났습니다{code}. 잠시 뒤 다시 실행하세요. "
+        + OFFLINE_HINT,
+        "timeout": f"FlashRank 모델 '{name}' 을 받는 중 서버가 제한 시간 안에 답하지 않았습니다. 네트워크를 확인하고 "
+        "다시 실행하세요. " + OFFLINE_HINT,
+        "connection": f"FlashRank 모델 '{name}' 을 받는 중 연결이 끊기거나 열리지 않았습니다. 인터넷 연결을 확인하고 "
+        "다시 실행하세요. " + OFFLINE_HINT,
+        "incomplete": f"FlashRank 모델 '{name}' 의 압축 파일이 끝까지 오지 않았거나 깨졌습니다. 다시 실행하면 처음부터 "
+        "다시 받습니다. " + OFFLINE_HINT,
+    }
+    return ModelDownloadError(messages[kind], kind, name)
 
 
 def download_flashrank_model(name: str, target_dir: Path) -> Path:
-    """FlashRank 모델 압축 파일을 제한 시간을 걸고 받아 ``target_dir/<name>/`` 에 풉니다."""
-    import io
+    """FlashRank 모델 압축 파일을 제한 시간을 걸고 받아 ``target_dir/<name>/`` 에 풉니다.
+
+    임시 파일에 받고 임시 폴더에 푼 뒤 마지막에 이름을 바꾸므로, 실패해도 반쯤 풀린 폴더가 남지 않습니다.
+
+    Raises:
+        course_utils.env.ModelDownloadError: 받지 못했을 때 (무엇을 하면 되는지 한국어로 알려 줍니다).
+    """
+    import os
+    import shutil
+    import tempfile
+    import time
     import zipfile
 
     import requests
 
-    response = requests.get(FLASHRANK_URL.format(name), timeout=FLASHRANK_DOWNLOAD_TIMEOUT_S)
-    response.raise_for_status()
     target_dir.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
-        archive.extractall(target_dir)
-    return target_dir / name
+    final = target_dir / name
+    if _flashrank_folder_ready(final, name):
+        return final
+    scratch = Path(tempfile.mkdtemp(prefix=f".download-{name}-", dir=target_dir))
+    deadline = time.monotonic() + FLASHRANK_DOWNLOAD_DEADLINE_S
+    try:
+        archive_path = scratch / "model.zip"
+        try:
+            with requests.get(flashrank_url(name), stream=True, timeout=FLASHRANK_DOWNLOAD_TIMEOUT_S) as response:
+                if response.status_code != 200:
+                    status = response.status_code
+                    kind = {404: "not_found", 401: "gated", 403: "gated"}.get(status, "server")
+                    raise _flashrank_download_error(name, kind, status)
+                expected = int(response.headers.get("Content-Length") or -1)
+                received = 0
+                with archive_path.open("wb") as file:
+                    for chunk in response.iter_content(chunk_size=1 << 20):
+                        file.write(chunk)
+                        received += len(chunk)
+                        if time.monotonic() > deadline:
+                            raise _flashrank_download_error(name, "timeout")
+        except requests.Timeout:
+            raise _flashrank_download_error(name, "timeout") from None
+        except requests.RequestException:
+            # 연결 실패, 중간에 끊김(ChunkedEncodingError), 잘린 본문(Content-Length 보다 짧음) 모두 여기로 옵니다.
+            raise _flashrank_download_error(name, "connection") from None
+        if expected >= 0 and received != expected:
+            raise _flashrank_download_error(name, "incomplete")
+        unpacked = scratch / "unpacked"
+        try:
+            with zipfile.ZipFile(archive_path) as archive:
+                archive.extractall(unpacked)
+        except (zipfile.BadZipFile, EOFError):
+            raise _flashrank_download_error(name, "incomplete") from None
+        if not _flashrank_folder_ready(unpacked / name, name):
+            raise _flashrank_download_error(name, "incomplete")
+        if not final.exists():
+            # 다른 프로세스가 먼저 끝냈으면 그것을 씁니다.
+            with contextlib.suppress(OSError):
+                os.rename(unpacked / name, final)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return final
 
 
 @contextlib.contextmanager
@@ -89,7 +176,7 @@ class FlashRankBackend(Reranker):
         self.max_length = _check_positive("max_length", max_length)
         cache = rt.cache_dir / "flashrank"
         candidates = [rt.models_dir / "flashrank"] if rt.models_dir else []
-        folder = next((place for place in [*candidates, cache] if (place / model).is_dir()), None)
+        folder = next((place for place in [*candidates, cache] if _flashrank_folder_ready(place / model, model)), None)
         name = model
         if folder is None and rt.online:
             folder = download_flashrank_model(model, cache).parent
@@ -111,6 +198,7 @@ class FlashRankBackend(Reranker):
         return scores
 
     def as_compressor(self, top_n: int = 3) -> BaseDocumentCompressor:
-        from langchain_community.document_compressors import FlashrankRerank
-
+        FlashrankRerank = _community_class("document_compressors", "FlashrankRerank", "flashrank")
+        if FlashrankRerank is None:
+            return super().as_compressor(top_n)
         return FlashrankRerank(client=self._ranker, top_n=_check_positive("top_n", top_n), model=self.model)

@@ -5,8 +5,11 @@ from __future__ import annotations
 from langchain_core.documents import BaseDocumentCompressor
 
 from ..offline_models import OFFLINE_RERANKER_LABEL
-from .api import API_TIMEOUT_S, _api_credentials, _scores_by_index, _TimeoutSession
-from .base import Reranker, _check_positive, register_backend
+from .api import API_TIMEOUT_S, _api_credentials, _api_failure, _scores_by_index, _TimeoutSession
+from .base import Reranker, _check_positive, _community_class, register_backend
+
+#: Jina 리랭크 API 주소 (``langchain_community`` 의 ``JINA_API_URL`` 과 같음).
+JINA_API_URL = "https://api.jina.ai/v1/rerank"
 
 
 @register_backend(
@@ -14,7 +17,7 @@ from .base import Reranker, _check_positive, register_backend
     default_model="jina-reranker-v2-base-multilingual",
     models=("jina-reranker-v2-base-multilingual", "jina-reranker-v3", "jina-reranker-m0"),
     summary="Jina Reranker API (langchain_community JinaRerank). 공개 가중치는 cross-encoder 백엔드로",
-    pip_packages=("langchain-community", "requests"),
+    pip_packages=("requests",),
 )
 class JinaBackend(Reranker):
     """Jina Reranker API. ``JINA_API_KEY`` 가 없으면 같은 ``JinaRerank`` 클래스가 로컬 API 서버(``/v1/rerank``, 오프라인 모델)로
@@ -39,14 +42,25 @@ class JinaBackend(Reranker):
         self._session = _TimeoutSession(key, url, timeout=timeout)
 
     def _compressor(self, top_n: int | None):
-        from langchain_community.document_compressors import JinaRerank
-
+        """LangChain ``JinaRerank`` (세션만 강의의 것으로). ``langchain-community`` 가 없으면 ``None``."""
+        JinaRerank = _community_class("document_compressors", "JinaRerank", "jina")
+        if JinaRerank is None:
+            return None
         compressor = JinaRerank(jina_api_key=self._key, model=self.model, top_n=top_n)
         compressor.session = self._session
         return compressor
 
     def _score(self, query: str, texts: list[str]) -> list[float]:
-        return _scores_by_index(self._compressor(None).rerank(texts, query, top_n=None), len(texts))
+        compressor = self._compressor(None)
+        if compressor is not None:
+            return _scores_by_index(compressor.rerank(texts, query, top_n=None), len(texts))
+        # JinaRerank 와 같은 요청·응답 모양 (POST /v1/rerank, {"results": [{"index", "relevance_score"}]}).
+        body = {"query": query, "documents": texts, "model": self.model, "top_n": None}
+        reply = self._session.post(JINA_API_URL, json=body).json()
+        if not isinstance(reply, dict) or not isinstance(reply.get("results"), list):
+            raise _api_failure("Jina", "JINA_API_KEY", "malformed", 200)
+        return _scores_by_index(reply["results"], len(texts))
 
     def as_compressor(self, top_n: int = 3) -> BaseDocumentCompressor:
-        return self._compressor(_check_positive("top_n", top_n))
+        compressor = self._compressor(_check_positive("top_n", top_n))
+        return compressor if compressor is not None else super().as_compressor(top_n)
