@@ -1,4 +1,5 @@
-"""로컬 리랭크 API 서버: Cohere(``POST /v2/rerank``)와 Jina·vLLM(``POST /v1/rerank``) 모양으로 답합니다.
+"""로컬 리랭크 API 서버: Cohere(``POST /v2/rerank``)와 Jina·vLLM(``POST /v1/rerank``) 모양으로 답하고,
+LLM 리스트와이즈 리랭킹용으로 OpenAI 모양(``POST /v1/chat/completions``)의 순열 답도 냅니다.
 
 키나 네트워크가 없을 때 수정하지 않은 ``langchain_cohere.CohereRerank`` 와 ``JinaRerank`` 가 이 서버로
 요청을 보내게 해서, 실제 API 와 같은 코드 경로를 오프라인으로 돌립니다. 점수는 강의의 오프라인 모델
@@ -93,11 +94,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(data)
 
-    def _error(self, status: HTTPStatus, message: str, jina_shape: bool) -> None:
-        # Cohere 는 {"message"}, Jina 는 {"detail"} 로 오류를 알립니다.
-        self._send(status, {"detail": message} if jina_shape else {"message": message})
+    def _error(self, status: HTTPStatus, message: str, shape: str) -> None:
+        self._send(status, _error_payload(shape, message))
 
-    def _apply_fault(self, fault: str, jina_shape: bool) -> bool:
+    def _apply_fault(self, fault: str, shape: str) -> bool:
         """주입된 장애를 흉내 냅니다. 요청을 여기서 끝냈으면 ``True``."""
         if fault == "slow":
             time.sleep(self.server.slow_seconds)
@@ -111,7 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(data)
             return True
         status = HTTPStatus(int(fault))
-        payload = json.dumps({"detail" if jina_shape else "message": f"injected fault {fault}"}).encode()
+        payload = json.dumps(_error_payload(shape, f"injected fault {fault}")).encode()
         self.send_response(status)
         if status == HTTPStatus.TOO_MANY_REQUESTS:
             self.send_header("Retry-After", str(self.server.retry_after_seconds))
@@ -138,15 +138,16 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(HTTPStatus.OK, {"status": "ok", "in_flight": self.server.in_flight})
 
     def do_POST(self) -> None:
-        jina_shape = self.path.rstrip("/") == "/v1/rerank"
-        if self.path.rstrip("/") not in ("/v1/rerank", "/v2/rerank"):
-            self._error(HTTPStatus.NOT_FOUND, f"unknown path {self.path}; use /v2/rerank or /v1/rerank", jina_shape)
+        shape = _ROUTES.get(self.path.rstrip("/"))
+        if shape is None:
+            message = f"unknown path {self.path}; use /v2/rerank, /v1/rerank or /v1/chat/completions"
+            self._error(HTTPStatus.NOT_FOUND, message, "cohere")
             return
         fault = self.server.next_fault()
-        if fault and self._apply_fault(fault, jina_shape):
+        if fault and self._apply_fault(fault, shape):
             return
         if self.headers.get("Authorization", "") != f"Bearer {self.server.api_key}":
-            self._error(HTTPStatus.UNAUTHORIZED, "invalid or missing bearer token", jina_shape)
+            self._error(HTTPStatus.UNAUTHORIZED, "invalid or missing bearer token", shape)
             return
         try:
             try:
@@ -168,21 +169,27 @@ class _Handler(BaseHTTPRequestHandler):
             body = json.loads(self.rfile.read(length) or b"null")
             if not isinstance(body, dict):
                 raise RequestError(HTTPStatus.BAD_REQUEST, "body must be a JSON object")
-            query, texts, top_n, model = _parse_request(body, self.server.max_documents)
+            if shape == "openai":
+                query, texts = _parse_chat_request(body, self.server.max_documents)
+                top_n, model = None, str(body.get("model") or "")
+            else:
+                query, texts, top_n, model = _parse_request(body, self.server.max_documents)
         except json.JSONDecodeError:
-            self._error(HTTPStatus.BAD_REQUEST, "body is not valid JSON", jina_shape)
+            self._error(HTTPStatus.BAD_REQUEST, "body is not valid JSON", shape)
             return
         except RequestError as error:
-            self._error(error.status, str(error), jina_shape)
+            self._error(error.status, str(error), shape)
             return
         try:
             scores = self.server.score(query, texts) if texts else []
         except Exception as error:
             message = f"scoring failed: {type(error).__name__}. 점수 계산에 실패했습니다. 서버 로그를 확인하세요."
-            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, message, jina_shape)
+            self._error(HTTPStatus.INTERNAL_SERVER_ERROR, message, shape)
             return
         order = sorted(range(len(texts)), key=lambda index: (-scores[index], index))[:top_n]
-        if jina_shape:
+        if shape == "openai":
+            self._send(HTTPStatus.OK, _chat_completion(model, body["messages"], order))
+        elif shape == "jina":
             results = [{"index": i, "relevance_score": float(scores[i]), "document": {"text": texts[i]}} for i in order]
             tokens = sum(len(query) + len(text) for text in texts)
             self._send(HTTPStatus.OK, {"model": model, "usage": {"total_tokens": tokens}, "results": results})
@@ -190,6 +197,60 @@ class _Handler(BaseHTTPRequestHandler):
             results = [{"index": i, "relevance_score": float(scores[i])} for i in order]
             meta = {"api_version": {"version": "2"}, "billed_units": {"search_units": 1}}
             self._send(HTTPStatus.OK, {"id": str(uuid.uuid4()), "results": results, "meta": meta})
+
+
+#: 경로 → 응답 모양. 오류 본문의 모양도 서비스마다 다릅니다.
+_ROUTES = {"/v2/rerank": "cohere", "/v1/rerank": "jina", "/v1/chat/completions": "openai"}
+
+
+def _error_payload(shape: str, message: str) -> dict:
+    """Cohere 는 ``{"message"}``, Jina 는 ``{"detail"}``, OpenAI 는 ``{"error": {"message", "type"}}`` 로 알립니다."""
+    if shape == "openai":
+        return {"error": {"message": message, "type": "invalid_request_error", "code": None}}
+    return {"detail": message} if shape == "jina" else {"message": message}
+
+
+def _parse_chat_request(body: dict, max_documents: int) -> tuple[str, list[str]]:
+    """``/v1/chat/completions`` 본문에서 강의의 리스트와이즈 프롬프트(질의와 번호 붙은 문단)를 읽습니다."""
+    from .listwise import read_listwise_request
+
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not all(isinstance(message, dict) for message in messages):
+        raise RequestError(HTTPStatus.BAD_REQUEST, "messages must be a list of {role, content} objects")
+    try:
+        query, passages = read_listwise_request(messages)
+    except ValueError as error:
+        raise RequestError(
+            HTTPStatus.BAD_REQUEST,
+            f"this local endpoint only answers the course's listwise prompt: {error}",
+        ) from None
+    if len(passages) > max_documents:
+        raise RequestError(HTTPStatus.BAD_REQUEST, f"at most {max_documents} passages per request")
+    return query, passages
+
+
+def _chat_completion(model: str, messages: list[dict], order: list[int]) -> dict:
+    """오프라인 모델의 순서를 ``[2] > [1] > ...`` 로 적은 OpenAI 모양의 응답.
+
+    토큰 수는 어림값입니다 (한국어는 대략 두 글자에 한 토큰): 실제 API 의 토크나이저로 센 값이 아닙니다.
+    """
+    answer = " > ".join(f"[{index + 1}]" for index in order)
+    prompt_tokens = sum(len(str(message.get("content", ""))) for message in messages) // 2
+    completion_tokens = len(answer) // 2
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop", "logprobs": None}
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
 
 
 @dataclasses.dataclass
@@ -416,7 +477,9 @@ def main(argv: list[str] | None = None) -> int:
         max_documents=args.max_documents,
         max_body_bytes=CLASSROOM_MAX_BODY_BYTES,
     ).start()
-    print(f"리랭크 서버가 {server.url} 에서 돕니다 (Cohere: /v2/rerank, Jina: /v1/rerank, 상태: /health).")
+    print(
+        f"리랭크 서버가 {server.url} 에서 돕니다 (Cohere: /v2/rerank, Jina: /v1/rerank, LLM 리스트와이즈: /v1/chat/completions, 상태: /health)."
+    )
     print(
         f"학생 노트북: load_reranker('cohere', 'rerank-v3.5', base_url='http://<이 컴퓨터 주소>:{args.port}', api_key='{server.api_key}')"
     )
