@@ -4,7 +4,7 @@
 점수 순 결과를 받거나, ``as_compressor(top_n)`` 으로 LangChain 파이프라인에 끼웁니다.
 
 백엔드는 모듈 하나에 하나씩 있습니다 (``feature_ltr``, ``cross_encoder``, ``cohere``, ``jina``, ``flashrank``,
-``llm_listwise``).
+``llm_listwise``, ``causal_lm``).
 새 백엔드를 더할 때는 ``@register_backend`` 가 붙은 클래스를 담은 모듈 하나를 만들고, 아래 가져오기 목록에
 한 줄을 더합니다.
 
@@ -37,6 +37,7 @@ from .cohere import CohereBackend  # isort: skip
 from .jina import JinaBackend  # isort: skip
 from .flashrank import FLASHRANK_MODELS, FlashRankBackend, download_flashrank_model  # isort: skip
 from .llm_listwise import LLMListwiseBackend  # isort: skip
+from .causal_lm import CausalLMBackend  # isort: skip
 
 __all__ = [
     "API_TIMEOUT_S",
@@ -45,6 +46,7 @@ __all__ = [
     "FLASHRANK_MODELS",
     "REMOTE_CODE_MODELS",
     "BackendSpec",
+    "CausalLMBackend",
     "CohereBackend",
     "CrossEncoderBackend",
     "DocumentLike",
