@@ -260,3 +260,72 @@ def test_hub_faults_end_in_bounded_time_with_korean_guidance_and_no_broken_cache
     assert flashrank["leftovers"] == [], flashrank
     assert flashrank["retry"]["ok"] and not flashrank["retry"]["standin"], flashrank
     assert time.perf_counter() - started < 400
+
+
+def standard_cross_encoder_folder(folder: Path) -> Path:
+    """사용자 정의 코드 없는 표준 ``BertForSequenceClassification`` 폴더 (e5 가중치 + 시드로 만든 점수 머리).
+
+    ``BAAI/bge-reranker-*`` 를 부르는 노트북은 ``trust_remote_code`` 없이 불러오므로, 허브가 그 id 아래에
+    내놓는 폴더도 표준 구조여야 합니다. 점수 머리가 무작위라 순위는 뜻이 없고, 이 테스트는 경로만 봅니다.
+    """
+    import shutil
+
+    import torch
+    from transformers import BertForSequenceClassification
+
+    if (folder / "model.safetensors").is_file():
+        return folder
+    torch.manual_seed(0)
+    model = BertForSequenceClassification.from_pretrained(bi_encoder_path(), num_labels=1)
+    model.save_pretrained(folder, safe_serialization=True)
+    for name in ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
+        shutil.copy(cross_encoder_path() / name, folder / name)
+    return folder
+
+
+def test_notebook_01_runs_online_downloading_from_the_hub(tmp_path):
+    """01 을 학습자처럼 온라인으로 끝까지 돌립니다: 허브에서 처음 받고, 대체 모델 배너도 추적도 없습니다."""
+    import nbformat
+
+    standard = standard_cross_encoder_folder(tmp_path / "standard-cross")
+    repos = {
+        "BAAI/bge-reranker-v2-m3": standard,
+        "BAAI/bge-reranker-base": standard,
+        "intfloat/multilingual-e5-small": bi_encoder_path(),
+    }
+    executed = tmp_path / "01_online.ipynb"
+    with LocalHub(repos, {}) as running:
+        started = time.perf_counter()
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "jupyter",
+                "nbconvert",
+                "--to",
+                "notebook",
+                "--execute",
+                "--ExecutePreprocessor.timeout=600",
+                "--output",
+                str(executed),
+                str(ROOT / "notebooks" / "01_cross_encoder.ipynb"),
+            ],
+            cwd=ROOT / "notebooks",
+            env=online_env(tmp_path, running.url),
+            capture_output=True,
+            text=True,
+            timeout=900,
+        )
+        seconds = time.perf_counter() - started
+        paths = [path for _, path in running.requests]
+    assert done.returncode == 0, done.stderr[-4000:]
+    print(f"01 online: {seconds:.0f} s")
+    notebook = nbformat.read(executed, as_version=4)
+    outputs = json.dumps([cell.get("outputs", []) for cell in notebook.cells], ensure_ascii=False)
+    assert "대체 모델" not in outputs and "Traceback" not in outputs
+    for repo in repos:
+        assert any(path.startswith(f"/api/models/{repo}") for path in paths), repo
+        snapshots = tmp_path / "hf-home" / "hub" / f"models--{repo.replace('/', '--')}" / "snapshots"
+        assert any((snapshot / "config.json").is_file() for snapshot in snapshots.iterdir()), repo
+    # 온라인 길은 강의의 오프라인 모델을 만들지 않습니다.
+    assert not (tmp_path / "course-cache" / "offline-models").exists()
