@@ -481,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         f"리랭크 서버가 {server.url} 에서 돕니다 (Cohere: /v2/rerank, Jina: /v1/rerank, LLM 리스트와이즈: /v1/chat/completions, 상태: /health)."
     )
     print(
-        f"학생 노트북: load_reranker('cohere', 'rerank-v3.5', base_url='http://<이 컴퓨터 주소>:{args.port}', api_key='{server.api_key}')"
+        f"학생 노트북: load_reranker('cohere', base_url='http://<이 컴퓨터 주소>:{args.port}', api_key='{server.api_key}')"
     )
     print("멈추려면 Ctrl+C 를 누르세요.")
     try:

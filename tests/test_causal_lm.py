@@ -11,12 +11,14 @@ import torch
 from course_utils.rerankers import load_reranker
 from course_utils.rerankers.causal_lm import (
     DEFAULT_INSTRUCTION,
-    qwen3_reranker_chat_template,
+    mxbai_prompt_format,
+    qwen3_prompt_format,
     qwen3_reranker_prompt,
 )
 
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"]
-WORDS = ["[UNK]", "yes", "no", "system", "user", "assistant", "<Instruct>:", "<Query>:", "<Document>:", "the", "dog"]
+WORDS = ["[UNK]", "yes", "no", "1", "0", "system", "user", "assistant", "<Instruct>:", "<Query>:", "<Document>:"]
+WORDS += ["query:", "document:", "instruction:", "Relevance:", "the", "dog"]
 
 
 @pytest.fixture(scope="module")
@@ -49,13 +51,13 @@ def tiny_qwen3(tmp_path_factory):
     return folder
 
 
-def card_probability(encoder, prompt: str) -> float:
-    """모델 카드의 계산을 손으로: 마지막 위치의 softmax([no, yes]) 의 yes 몫."""
+def card_probability(encoder, prompt: str, true_token: str = "yes", false_token: str = "no") -> float:
+    """모델 카드의 계산을 손으로: 마지막 위치의 softmax([아니오, 예]) 의 예 몫 (= sigmoid(예 - 아니오))."""
     tokenizer = encoder.tokenizer
     inputs = tokenizer(prompt, return_tensors="pt")
     with torch.no_grad():
         logits = encoder[0].model(**inputs).logits[0, -1]
-    yes, no = tokenizer.convert_tokens_to_ids("yes"), tokenizer.convert_tokens_to_ids("no")
+    yes, no = tokenizer.convert_tokens_to_ids(true_token), tokenizer.convert_tokens_to_ids(false_token)
     return torch.softmax(logits[[no, yes]], dim=0)[1].item()
 
 
@@ -94,7 +96,12 @@ def test_rank_sorts_by_p_yes(tiny_qwen3):
 
 @pytest.mark.parametrize(
     ("options", "word"),
-    [({"instruction": " "}, "instruction"), ({"max_length": 0}, "max_length"), ({"batch_size": 0}, "batch_size")],
+    [
+        ({"instruction": " "}, "instruction"),
+        ({"prompt_format": "llama"}, "prompt_format"),
+        ({"max_length": 0}, "max_length"),
+        ({"batch_size": 0}, "batch_size"),
+    ],
 )
 def test_bad_options_name_the_option(tiny_qwen3, options, word):
     with pytest.raises(ValueError, match=word):
@@ -102,8 +109,29 @@ def test_bad_options_name_the_option(tiny_qwen3, options, word):
 
 
 def test_template_escapes_quotes_and_backslashes():
-    template = qwen3_reranker_chat_template('say "yes" \\ or no')
+    template = qwen3_prompt_format('say "yes" \\ or no').chat_template()
     assert '\\"yes\\"' in template and "\\\\" in template
+
+
+@pytest.mark.parametrize("instruction", [None, "Find Korean passages"])
+def test_mxbai_format_scores_one_minus_zero_logits_on_its_own_prompt(tiny_qwen3, instruction):
+    reranker = load_reranker("causal-lm", str(tiny_qwen3), prompt_format="mxbai", instruction=instruction)
+    head = reranker._encoder[-1]
+    tokenizer = reranker._encoder.tokenizer
+    assert (head.true_token_id, head.false_token_id) == tuple(tokenizer.convert_tokens_to_ids(["1", "0"]))
+    query, documents = "the dog", ["no 0", "the 1 dog", "dog"]
+    prompt = mxbai_prompt_format(instruction)
+    expected = [card_probability(reranker._encoder, prompt.render(query, document), "1", "0") for document in documents]
+    assert reranker._score(query, documents) == pytest.approx(expected, abs=1e-5)
+    assert ("instruction: Find Korean passages" in prompt.render(query, "x")) is (instruction is not None)
+
+
+def test_the_model_id_picks_the_prompt_format():
+    from course_utils.rerankers.causal_lm import prompt_format_for
+
+    assert prompt_format_for("mixedbread-ai/mxbai-rerank-large-v2") == mxbai_prompt_format()
+    assert prompt_format_for("Qwen/Qwen3-Reranker-4B") == qwen3_prompt_format()
+    assert prompt_format_for("my-folder", "mxbai", "task") == mxbai_prompt_format("task")
 
 
 def test_without_weights_the_offline_model_stands_in_and_says_so():

@@ -42,8 +42,8 @@ def _course_cohere_rerank_class():
 
 @register_backend(
     "cohere",
-    default_model="rerank-v3.5",
-    models=("rerank-v3.5", "rerank-multilingual-v3.0", "rerank-v4.0-pro", "rerank-v4.0-fast"),
+    default_model="rerank-v4.0-fast",
+    models=("rerank-v4.0-fast", "rerank-v4.0-pro", "rerank-v3.5", "rerank-multilingual-v3.0"),
     summary="Cohere Rerank API (langchain_cohere.CohereRerank, cohere.ClientV2)",
     pip_packages=("langchain-cohere", "cohere"),
 )
