@@ -122,21 +122,62 @@ def test_bi_encoder_embeddings_match_the_engine(engine):
     assert np.min(np.sum(queries * engine.query(KOREAN), axis=1)) >= 0.9999
 
 
-def test_cross_encoder_shape_scores_the_bi_encoder_cosine(course_test_split):
-    """블록 대각 마스크의 한 번의 forward = 따로 인코딩한 두 벡터의 코사인 (|차이| ≤ 1e-4)."""
+def expected_pair_score(bi, query: str, passage: str, weights: np.ndarray) -> float:
+    """바이 인코더로 따로 인코딩한 토큰 벡터에서 손으로 계산한 점수 (코사인 + MaxSim + 어휘 일치, 모델 문서의 식)."""
+    sides = []
+    for prompt, text in (("query", query), ("passage", passage)):
+        encoded = bi.encode([text], prompt_name=prompt, output_value="token_embeddings")[0].numpy()
+        ids = np.asarray(bi.tokenize([bi.prompts[prompt] + text])["input_ids"][0])
+        sides.append((encoded, ids))
+    (query_vectors, query_ids), (passage_vectors, passage_ids) = sides
+    cosine = float(
+        query_vectors.mean(0)
+        @ passage_vectors.mean(0)
+        / np.linalg.norm(query_vectors.mean(0))
+        / np.linalg.norm(passage_vectors.mean(0))
+    )
+    query_weights = weights[query_ids]
+    words = weights[passage_ids] > 0
+    unit_query = query_vectors / np.linalg.norm(query_vectors, axis=1, keepdims=True)
+    unit_passage = passage_vectors[words] / np.linalg.norm(passage_vectors[words], axis=1, keepdims=True)
+    maxsim = float(query_weights @ (unit_query @ unit_passage.T).max(1) / query_weights.sum())
+    lexical = float(query_weights @ np.isin(query_ids, passage_ids[words]) / query_weights.sum())
+    maxsim_weight, lexical_weight = offline_models.MAXSIM_WEIGHT, offline_models.LEXICAL_WEIGHT
+    return (cosine + maxsim_weight * maxsim + lexical_weight * lexical) / (1 + maxsim_weight + lexical_weight)
+
+
+def test_cross_encoder_shape_scores_the_separately_encoded_tokens(course_test_split):
+    """블록 대각 마스크의 한 번의 forward = 따로 인코딩한 토큰 벡터로 손으로 계산한 점수 (|차이| ≤ 1e-4)."""
     from sentence_transformers import CrossEncoder, SentenceTransformer
 
     from course_utils.data import document_text
+    from course_utils.e5_pair_modeling import decode_token_weights
 
     corpus, queries, _ = course_test_split
-    texts = [document_text(entry) for entry in list(corpus.values())[:12]]
+    texts = [document_text(entry) for entry in list(corpus.values())[:6]]
     query_texts = list(queries.values())[:3]
     bi = SentenceTransformer(str(bi_encoder_path()), device="cpu")
-    cosines = bi.encode(query_texts, prompt_name="query") @ bi.encode(texts, prompt_name="passage").T
     cross = CrossEncoder(str(cross_encoder_path()), device="cpu", trust_remote_code=True)
+    weights = decode_token_weights(cross[0].model.config.token_weights).numpy()
+    expected = [expected_pair_score(bi, query, text, weights) for query in query_texts for text in texts]
     logits = cross.predict([(q, t) for q in query_texts for t in texts], activation_fn=torch.nn.Identity())
-    recovered = np.asarray(logits) / offline_models.COSINE_SCALE + offline_models.COSINE_SHIFT
-    assert np.max(np.abs(recovered - cosines.reshape(-1))) <= 1e-4
+    recovered = np.asarray(logits) / offline_models.SCORE_SCALE + offline_models.SCORE_SHIFT
+    assert np.max(np.abs(recovered - np.asarray(expected))) <= 1e-4
+
+
+def test_token_weights_favour_rare_pieces_and_ignore_specials_and_prefixes():
+    from transformers import AutoConfig, AutoTokenizer
+
+    from course_utils.e5_pair_modeling import decode_token_weights
+
+    folder = cross_encoder_path()
+    weights = decode_token_weights(AutoConfig.from_pretrained(folder, trust_remote_code=True).token_weights)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    ignored = [*tokenizer.all_special_ids, *tokenizer("query: passage:", add_special_tokens=False)["input_ids"]]
+    assert all(weights[i] == 0 for i in ignored)
+    weight = {token: float(weights[tokenizer.convert_tokens_to_ids(token)]) for token in ("▁예방", "은", "을", ".")}
+    # 드문 낱말 조각이 조사보다 몇 배 무겁고, 가장 흔한 조각(문장 부호)은 바닥값입니다.
+    assert weight["▁예방"] > 4 * max(weight["은"], weight["을"]) and weight["."] == offline_models.RARITY_FLOOR
 
 
 def test_cross_encoder_shape_needs_the_pair_segments():

