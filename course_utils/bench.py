@@ -104,19 +104,32 @@ def timed_rerank_run(
 # --- 벤치마크: 실제 모델 모양으로 잰 CPU/GPU 비용 (python -m course_utils bench) --------------------------
 
 
+def _qwen3_prompt_text() -> str:
+    """Qwen3-Reranker 카드의 프롬프트에서 질의·문서를 뺀 글 (쌍마다 붙는 토큰 수를 재려고)."""
+    from .rerankers.causal_lm import qwen3_prompt_format
+
+    prompt = qwen3_prompt_format()
+    return prompt.before_query + prompt.between + prompt.after_document
+
+
+QWEN3_PROMPT_TEXT = _qwen3_prompt_text()
+
+
 @dataclass(frozen=True)
 class ModelShape:
     """크로스 인코더 하나의 모양 (공개된 config 값). 속도는 가중치가 아니라 모양이 정합니다.
 
     Attributes:
         name: 강의에서 부르는 이름.
-        family: ``"bert"`` 또는 ``"xlm-roberta"``.
+        family: ``"bert"``, ``"xlm-roberta"``, 또는 인과 LM ``"qwen3"`` (GQA 어텐션, SwiGLU FFN).
         layers, hidden, heads, intermediate, vocab, max_positions: config 의 해당 값.
         real_models: 이 모양인 실제 모델 (미리 받은 가중치가 있으면 그것으로 잽니다).
+        kv_heads, head_dim: GQA 모델의 키·값 머리 수와 머리 폭 (0 이면 보통의 어텐션: 머리 폭 = hidden / heads).
+        prompt: 쌍마다 붙는 프롬프트 글 (인과 LM 리랭커의 지시문과 채팅 틀). 워크로드의 질의 앞에 붙여 잽니다.
     """
 
     name: str
-    family: Literal["bert", "xlm-roberta"]
+    family: Literal["bert", "xlm-roberta", "qwen3"]
     layers: int
     hidden: int
     heads: int
@@ -124,23 +137,51 @@ class ModelShape:
     vocab: int
     max_positions: int
     real_models: tuple[str, ...]
+    kv_heads: int = 0
+    head_dim: int = 0
+    prompt: str = ""
+
+    @property
+    def attention_width(self) -> int:
+        """질의(Q) 투영의 폭: 머리 수 × 머리 폭."""
+        return self.heads * self.head_dim if self.head_dim else self.hidden
 
     @property
     def non_embedding_parameters(self) -> int:
-        """층마다 어텐션 4h² + FFN 2hf (바이어스 제외). 쌍당 비용은 대략 2 × 이 값 × 토큰 수 FLOPs 입니다."""
+        """층의 행렬 가중치 (바이어스 제외). 쌍당 비용은 대략 2 × 이 값 × 토큰 수 FLOPs 입니다.
+
+        BERT 계열은 층마다 어텐션 4h² + FFN 2hf, Qwen3 는 Q·출력 2hq + 키·값 2hk + SwiGLU 3hf 입니다.
+        """
+        if self.family == "qwen3":
+            query, key_value = self.attention_width, self.kv_heads * self.head_dim
+            return self.layers * (
+                2 * self.hidden * query + 2 * self.hidden * key_value + 3 * self.hidden * self.intermediate
+            )
         return self.layers * (4 * self.hidden**2 + 2 * self.hidden * self.intermediate)
 
     def batch_flops(self, pairs: int, length: int) -> float:
         """``(쌍 수, 패딩한 길이)`` 배치 하나의 forward FLOPs: 선형층 + 어텐션의 QKᵀ·AV (곱셈-덧셈 = 2)."""
         tokens = pairs * length
         linear = 2 * tokens * self.non_embedding_parameters
-        attention = self.layers * 2 * 2 * pairs * length**2 * self.hidden
+        attention = self.layers * 2 * 2 * pairs * length**2 * self.attention_width
         return float(linear + attention)
 
     def config(self):
-        """무작위 초기화용 transformers config (라벨 1개 = 크로스 인코더 점수 하나)."""
-        from transformers import BertConfig, XLMRobertaConfig
+        """무작위 초기화용 transformers config (라벨 1개 = 점수 하나)."""
+        from transformers import BertConfig, Qwen3Config, XLMRobertaConfig
 
+        if self.family == "qwen3":
+            return Qwen3Config(
+                vocab_size=self.vocab,
+                hidden_size=self.hidden,
+                num_hidden_layers=self.layers,
+                num_attention_heads=self.heads,
+                num_key_value_heads=self.kv_heads,
+                head_dim=self.head_dim,
+                intermediate_size=self.intermediate,
+                max_position_embeddings=self.max_positions,
+                num_labels=1,
+            )
         config_class = BertConfig if self.family == "bert" else XLMRobertaConfig
         return config_class(
             vocab_size=self.vocab,
@@ -184,8 +225,26 @@ MODEL_SHAPES: dict[str, ModelShape] = {
             8194,
             ("BAAI/bge-reranker-v2-m3", "dragonkue/bge-reranker-v2-m3-ko", "Dongjin-kr/ko-reranker"),
         ),
+        # 인과 LM 리랭커 (Qwen3-0.6B 의 config). 분류 머리 대신 같은 폭의 점수 머리를 얹어 잽니다: 다음 토큰 로짓은
+        # 마지막 위치에서 두 토큰만 보므로 계산량이 같습니다. 쌍마다 카드의 프롬프트가 붙습니다.
+        ModelShape(
+            "Qwen3-Reranker-0.6B",
+            "qwen3",
+            28,
+            1024,
+            16,
+            3072,
+            151936,
+            40960,
+            (),
+            kv_heads=8,
+            head_dim=128,
+            prompt=QWEN3_PROMPT_TEXT,
+        ),
     )
 }
+#: 크로스 인코더 모양: 전체 벤치마크의 기본이자 저장소의 2코어 측정(``bench_2core.json``)이 다루는 모양.
+CROSS_ENCODER_SHAPES = tuple(name for name, shape in MODEL_SHAPES.items() if shape.family != "qwen3")
 
 
 QUICK_SHAPES = ("TinyBERT-L2", "MiniLM-L12")
@@ -383,6 +442,7 @@ def _shape_cross_encoder(shape: ModelShape, device: str):
     config = shape.config()
     # 토큰 id 가 어휘 밖으로 나가지 않게 임베딩 표만 토크나이저 크기로 늘립니다 (표 찾기는 FLOPs 에 들지 않습니다).
     config.vocab_size = max(config.vocab_size, len(encoder.tokenizer))
+    config.pad_token_id = encoder.tokenizer.pad_token_id  # 인과 LM 의 점수 머리는 패딩 앞 마지막 토큰을 읽습니다
     torch.manual_seed(0)
     encoder[0].model = AutoModelForSequenceClassification.from_config(config).to(device).eval()
     # 무작위 모델은 보통의 XLM-R/BERT 쌍으로 받습니다: 구간 표시(token_type_ids)는 쓰지 않습니다.
@@ -390,13 +450,15 @@ def _shape_cross_encoder(shape: ModelShape, device: str):
     return encoder, "무작위 (같은 모양)"
 
 
-def _workload(queries: Mapping[str, str], corpus: Mapping[str, Mapping[str, str]], count: int, candidates: int):
-    """질의마다 강의 문단 ``candidates`` 개 (고정 시드로 고른 것): ``[(질의, [문단, ...]), ...]``."""
+def _workload(
+    queries: Mapping[str, str], corpus: Mapping[str, Mapping[str, str]], count: int, candidates: int, prompt: str = ""
+):
+    """질의마다 강의 문단 ``candidates`` 개 (고정 시드로 고른 것): ``[(프롬프트 + 질의, [문단, ...]), ...]``."""
     doc_ids = sorted(corpus)
     query_ids = sorted(queries)[:count]
     return [
         (
-            queries[query_id],
+            prompt + queries[query_id],
             [document_text(corpus[doc_id]) for doc_id in random.Random(position).sample(doc_ids, candidates)],
         )
         for position, query_id in enumerate(query_ids)
@@ -558,7 +620,7 @@ def run_benchmark(
 
     from .data import load_course_dataset
 
-    shapes = tuple(shapes or (QUICK_SHAPES if quick else MODEL_SHAPES))
+    shapes = tuple(shapes or (QUICK_SHAPES if quick else CROSS_ENCODER_SHAPES))
     candidates = tuple(candidates or (QUICK_CANDIDATES if quick else FULL_CANDIDATES))
     queries = queries if queries is not None else (3 if quick else 5)
     unknown = [name for name in shapes if name not in MODEL_SHAPES]
@@ -588,7 +650,11 @@ def run_benchmark(
             matmul = _matmul_flops_per_second(batch_size * 128, shape.hidden, shape.intermediate, device, dtype)
             for count in candidates:
                 measured = _time_scoring(
-                    encoder, shape, _workload(test_queries, corpus, queries, count), batch_size, max_seconds
+                    encoder,
+                    shape,
+                    _workload(test_queries, corpus, queries, count, shape.prompt),
+                    batch_size,
+                    max_seconds,
                 )
                 row = {"shape": name, "weights": weights, "precision": precision, "candidates": count, **measured}
                 row["matmul_gflops"] = matmul / 1e9
@@ -599,7 +665,7 @@ def run_benchmark(
                 )
         encoder.to(torch.float32)
         if comparisons:
-            compare_workload = _workload(test_queries, corpus, queries, COMPARE_CANDIDATES)
+            compare_workload = _workload(test_queries, corpus, queries, COMPARE_CANDIDATES, shape.prompt)
             if name == shapes[-1]:
                 report.langchain = _compare_with_langchain(encoder, name, compare_workload)
             if name in QUANTIZED_SHAPES:

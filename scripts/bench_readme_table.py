@@ -3,7 +3,7 @@
 사용법: python scripts/bench_readme_table.py  (course_utils/resources/bench_2core.json 을 읽어 표를 출력)
 """
 
-from course_utils.bench import MODEL_SHAPES, reference_report
+from course_utils.bench import CROSS_ENCODER_SHAPES, MODEL_SHAPES, reference_report
 
 
 def main() -> None:
@@ -11,7 +11,8 @@ def main() -> None:
     counts = sorted({row["candidates"] for row in report.rows})
     print("| 모양 (해당 모델) | " + " | ".join(f"후보 {count}개 p50 / p95" for count in counts) + " | 효율 (후보 20) |")
     print("|---|" + "---:|" * (len(counts) + 1))
-    for name, shape in MODEL_SHAPES.items():
+    for name in CROSS_ENCODER_SHAPES:
+        shape = MODEL_SHAPES[name]
         cells = []
         for count in counts:
             row = report.row(name, count)

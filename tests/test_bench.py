@@ -10,6 +10,7 @@ from sentence_transformers import CrossEncoder
 
 from course_utils.__main__ import main
 from course_utils.bench import (
+    CROSS_ENCODER_SHAPES,
     MODEL_SHAPES,
     BenchmarkReport,
     estimate_seconds,
@@ -129,6 +130,36 @@ def test_published_shapes_have_the_parameter_counts_of_their_model_cards():
     assert total("XLM-R base") == pytest.approx(278e6, rel=0.02)  # bge-reranker-base
     assert total("MiniLM-L12") == pytest.approx(33.4e6, rel=0.02)
     assert total("TinyBERT-L2") == pytest.approx(4.4e6, rel=0.05)
+    assert total("Qwen3-Reranker-0.6B") == pytest.approx(0.6e9, rel=0.02)  # Qwen3-0.6B 카드: 0.6B, 임베딩 제외 0.44B
+    assert MODEL_SHAPES["Qwen3-Reranker-0.6B"].non_embedding_parameters == pytest.approx(0.44e9, rel=0.01)
+
+
+def test_qwen3_shape_counts_the_gqa_and_swiglu_weights_it_builds():
+    from dataclasses import replace
+
+    from transformers import AutoModelForSequenceClassification
+
+    # 같은 계열의 작은 모양: 머리 4개, 키·값 머리 2개, 머리 폭 16, SwiGLU 128.
+    shape = replace(
+        MODEL_SHAPES["Qwen3-Reranker-0.6B"],
+        layers=2,
+        hidden=64,
+        heads=4,
+        kv_heads=2,
+        head_dim=16,
+        intermediate=128,
+        vocab=100,
+        max_positions=64,
+    )
+    model = AutoModelForSequenceClassification.from_config(shape.config())
+    layer_weights = sum(
+        parameter.numel()
+        for parameter_name, parameter in model.named_parameters()
+        if ".layers." in parameter_name and parameter.ndim == 2
+    )
+    assert layer_weights == shape.non_embedding_parameters
+    # 워크로드는 쌍마다 카드의 프롬프트를 붙여 잽니다 (인과 LM 리랭커의 토큰 수).
+    assert "<Instruct>" in shape.prompt and "<Document>" in shape.prompt
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +210,7 @@ def test_cli_writes_the_json_and_rejects_unknown_shapes(tmp_path, capsys):
 def test_committed_reference_covers_every_shape_and_candidate_count():
     report = reference_report()
     measured = {(row["shape"], row["candidates"]) for row in report.rows if row["precision"] == "fp32"}
-    assert measured == {(shape, count) for shape in MODEL_SHAPES for count in (10, 20, 50, 100)}
+    assert measured == {(shape, count) for shape in CROSS_ENCODER_SHAPES for count in (10, 20, 50, 100)}
     assert {item["shape"] for item in report.quantization} == {"MiniLM-L12", "XLM-R base"}
     assert report.machine["cpus"] == 2 and report.langchain and report.agreement
     # 시간 어림은 측정값에 비례합니다.
