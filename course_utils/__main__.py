@@ -76,7 +76,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench_parser = commands.add_parser("bench", help="이 기기에서 강의 리랭커 모양들의 지연 시간·효율을 잽니다")
     bench_parser.add_argument("--quick", action="store_true", help="작은 모양 두 개, 후보 10·20개만 (1–2분)")
     bench_parser.add_argument("--json", type=Path, help="결과(기기 정보와 모든 수치)를 이 JSON 파일에 저장")
-    bench_parser.add_argument("--shapes", nargs="+", help="잴 모양 이름 (기본: 전부, --quick 이면 작은 두 개)")
+    bench_parser.add_argument(
+        "--shapes",
+        nargs="+",
+        help="잴 모양 이름 (기본: 크로스 인코더 모양 다섯 개, --quick 이면 작은 두 개; Qwen3-Reranker-0.6B 는 이름으로)",
+    )
     bench_parser.add_argument("--candidates", nargs="+", type=int, help="질의당 후보 수들 (기본: 10 20 50 100)")
     bench_parser.add_argument("--queries", type=int, help="후보 수마다 잴 질의 수 (기본: 5, --quick 이면 3)")
     bench_parser.add_argument(

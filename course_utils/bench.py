@@ -255,6 +255,9 @@ QUANTIZED_SHAPES = ("MiniLM-L12", "XLM-R base")
 COMPARE_CANDIDATES = 20
 #: 저장소에 함께 싣는 2코어 CPU 측정값 (README 표와 노트북의 시간 추정이 이 파일을 씁니다).
 REFERENCE_REPORT = Path(__file__).resolve().parent / "resources" / "bench_2core.json"
+#: 인과 LM 모양(Qwen3-Reranker-0.6B)과 XLM-R large 를 한 실행에서 잰 값 (2코어 CPU, 후보 20개). 두 시간의 비로
+#: ``REFERENCE_REPORT`` 의 기기에서의 시간을 어림합니다 (기기가 달라도 같은 실행 안의 비는 덜 흔들립니다).
+CAUSAL_LM_REPORT = REFERENCE_REPORT.with_name("bench_causal_lm_2core.json")
 
 
 @dataclass
