@@ -241,3 +241,17 @@ def test_int8_comparison_times_both_precisions_on_the_same_inputs():
     assert result["shape"] == "TinyBERT-L2" and result["candidates"] == 8
     assert result["fp32_p50_ms"] > 0 and result["int8_p50_ms"] > 0
     assert result["speedup"] == pytest.approx(result["fp32_p50_ms"] / result["int8_p50_ms"])
+
+
+def test_committed_causal_lm_run_measures_both_shapes_in_one_run():
+    from course_utils.bench import CAUSAL_LM_REPORT, BenchmarkReport
+
+    report = BenchmarkReport.load(CAUSAL_LM_REPORT)
+    assert [(row["shape"], row["candidates"]) for row in report.rows] == [
+        ("XLM-R large", 20),
+        ("Qwen3-Reranker-0.6B", 20),
+    ]
+    assert report.machine["cpus"] == 2 and all(0 < row["efficiency"] <= 1.0 for row in report.rows)
+    # 프롬프트가 붙어 쌍이 길고 모델이 커서, 인과 LM 리랭커가 XLM-R large 보다 느립니다.
+    qwen3, large = report.row("Qwen3-Reranker-0.6B", 20), report.row("XLM-R large", 20)
+    assert qwen3["tokens_per_pair"] > large["tokens_per_pair"] and qwen3["p50_ms"] > 2 * large["p50_ms"]
