@@ -1,6 +1,7 @@
 """점수 계산 경로(scoring)와 벤치마크(bench): 값이 라이브러리와 같고, 세는 수가 맞고, 낭비가 없는지."""
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -90,19 +91,35 @@ def test_reranker_and_its_compressor_use_the_course_path(standin, course_pairs):
     assert [doc.metadata["relevance_score"] for doc in kept] == pytest.approx(sorted(expected, reverse=True)[:3])
 
 
-@pytest.mark.parametrize("name", ["TinyBERT-L2", "MiniLM-L12"])
-def test_shape_configs_build_models_with_the_counted_parameters(name):
+#: Qwen3 계열의 작은 모양 (머리 4개, 키·값 머리 2개, 머리 폭 16, SwiGLU 128): 만들기 빠르고 계산 식은 같습니다.
+TINY_QWEN3 = replace(
+    MODEL_SHAPES["Qwen3-Reranker-0.6B"],
+    name="Qwen3 (작은 모양)",
+    layers=2,
+    hidden=64,
+    heads=4,
+    kv_heads=2,
+    head_dim=16,
+    intermediate=128,
+    vocab=100,
+    max_positions=64,
+)
+
+
+@pytest.mark.parametrize(
+    "shape", [MODEL_SHAPES["TinyBERT-L2"], MODEL_SHAPES["MiniLM-L12"], TINY_QWEN3], ids=lambda shape: shape.name
+)
+def test_shape_configs_build_models_with_the_counted_parameters(shape):
     from transformers import AutoModelForSequenceClassification
 
-    shape = MODEL_SHAPES[name]
     model = AutoModelForSequenceClassification.from_config(shape.config())
-    # 층 안의 행렬 가중치: Q·K·V·출력 (4h²) 과 FFN 두 개 (2hf).
-    encoder_weights = sum(
+    # 층 안의 행렬 가중치: BERT 는 Q·K·V·출력 (4h²) 과 FFN 두 개 (2hf), Qwen3 는 GQA 어텐션과 SwiGLU (3hf).
+    layer_weights = sum(
         parameter.numel()
         for parameter_name, parameter in model.named_parameters()
-        if ".encoder.layer." in parameter_name and parameter.ndim == 2
+        if (".encoder.layer." in parameter_name or ".layers." in parameter_name) and parameter.ndim == 2
     )
-    assert encoder_weights == shape.non_embedding_parameters
+    assert layer_weights == shape.non_embedding_parameters
 
 
 def test_flop_formula_matches_torch_flop_counter():
@@ -134,32 +151,10 @@ def test_published_shapes_have_the_parameter_counts_of_their_model_cards():
     assert MODEL_SHAPES["Qwen3-Reranker-0.6B"].non_embedding_parameters == pytest.approx(0.44e9, rel=0.01)
 
 
-def test_qwen3_shape_counts_the_gqa_and_swiglu_weights_it_builds():
-    from dataclasses import replace
-
-    from transformers import AutoModelForSequenceClassification
-
-    # 같은 계열의 작은 모양: 머리 4개, 키·값 머리 2개, 머리 폭 16, SwiGLU 128.
-    shape = replace(
-        MODEL_SHAPES["Qwen3-Reranker-0.6B"],
-        layers=2,
-        hidden=64,
-        heads=4,
-        kv_heads=2,
-        head_dim=16,
-        intermediate=128,
-        vocab=100,
-        max_positions=64,
-    )
-    model = AutoModelForSequenceClassification.from_config(shape.config())
-    layer_weights = sum(
-        parameter.numel()
-        for parameter_name, parameter in model.named_parameters()
-        if ".layers." in parameter_name and parameter.ndim == 2
-    )
-    assert layer_weights == shape.non_embedding_parameters
-    # 워크로드는 쌍마다 카드의 프롬프트를 붙여 잽니다 (인과 LM 리랭커의 토큰 수).
-    assert "<Instruct>" in shape.prompt and "<Document>" in shape.prompt
+def test_qwen3_workload_carries_the_model_cards_prompt():
+    # 인과 LM 리랭커는 쌍마다 카드의 프롬프트를 읽으므로, 워크로드의 질의 앞에 그 글을 붙여 잽니다.
+    prompt = MODEL_SHAPES["Qwen3-Reranker-0.6B"].prompt
+    assert "<Instruct>" in prompt and "<Document>" in prompt and '"yes" or "no"' in prompt
 
 
 @pytest.fixture(scope="module")
