@@ -165,7 +165,7 @@ def _load_causal_encoder(source: str, prompt: YesNoPrompt, device: str, max_leng
             processor_kwargs={"chat_template": prompt.chat_template()},
         )
     # CrossEncoder 는 "yes"/"no" 토큰으로 LogitScore 를 만듭니다. mxbai 처럼 다른 답 토큰을 쓰는 모델에 맞춰 바꿉니다.
-    head = encoder[len(encoder) - 1]
+    head = encoder[-1]
     if not isinstance(head, LogitScore):
         raise ValueError(
             f"{source} 는 인과 LM 리랭커가 아닙니다 (분류 머리가 있는 모델은 'cross-encoder' 백엔드로 부르세요)."
