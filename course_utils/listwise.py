@@ -120,11 +120,11 @@ class ParsedPermutation:
             return "답이 올바른 순열입니다."
         parts = []
         if self.invented:
-            parts.append(f"없는 번호 {self.invented} 를 버림")
+            parts.append(f"없는 번호를 버림 {self.invented}")
         if self.repeated:
-            parts.append(f"두 번 나온 번호 {self.repeated} 의 뒤쪽을 버림")
+            parts.append(f"두 번 나온 번호의 뒤쪽을 버림 {self.repeated}")
         if self.missing:
-            parts.append(f"빠진 번호 {self.missing} 를 원래 순서로 뒤에 붙임")
+            parts.append(f"빠진 번호를 원래 순서로 뒤에 붙임 {self.missing}")
         return "; ".join(parts)
 
 

@@ -53,7 +53,7 @@ def test_malformed_answers_are_repaired_by_the_documented_rules(answer, count, o
 def test_a_clean_answer_needs_no_repair_and_says_so():
     parsed = parse_permutation("[3] > [1] > [2]", 3)
     assert not parsed.repaired and parsed.describe() == "답이 올바른 순열입니다."
-    assert "빠진 번호 [3]" in parse_permutation("[2] > [1]", 3).describe()
+    assert "빠진 번호를 원래 순서로 뒤에 붙임 [3]" in parse_permutation("[2] > [1]", 3).describe()
 
 
 @pytest.mark.parametrize(
