@@ -13,7 +13,6 @@ from course_utils.rerankers.causal_lm import (
     DEFAULT_INSTRUCTION,
     mxbai_prompt_format,
     qwen3_prompt_format,
-    qwen3_reranker_prompt,
 )
 
 SPECIAL = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<think>", "</think>"]
@@ -81,7 +80,7 @@ def test_scores_are_the_model_cards_p_yes_on_the_model_cards_prompt(tiny_qwen3, 
     query, documents = "the dog", ["no no", "the yes dog", "dog"]
     scores = reranker._score(query, documents)
     expected = [
-        card_probability(reranker._encoder, qwen3_reranker_prompt(query, document, instruction))
+        card_probability(reranker._encoder, qwen3_prompt_format(instruction).render(query, document))
         for document in documents
     ]
     assert scores == pytest.approx(expected, abs=1e-5)

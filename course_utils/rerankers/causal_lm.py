@@ -118,16 +118,6 @@ def mxbai_prompt_format(instruction: str | None = None) -> YesNoPrompt:
     )
 
 
-def qwen3_reranker_prompt(query: str, document: str, instruction: str = DEFAULT_INSTRUCTION) -> str:
-    """Qwen3-Reranker 카드가 정한 입력 문자열 그대로.
-
-    Example:
-        >>> print(qwen3_reranker_prompt("질의", "문서", "지시").splitlines()[3])
-        <Instruct>: 지시
-    """
-    return qwen3_prompt_format(instruction).render(query, document)
-
-
 def prompt_format_for(model: str, prompt_format: str = "auto", instruction: str | None = None) -> YesNoPrompt:
     """모델에 맞는 프롬프트. ``instruction`` 이 ``None`` 이면 그 모델의 기본값 (Qwen3 는 카드의 지시문, mxbai 는 없음).
 
