@@ -74,7 +74,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     download_parser.add_argument("--to", type=Path, required=True, help="저장할 폴더")
     download_parser.add_argument("--models", nargs="*", default=[], help="이 이름들만 받습니다 (기본: 전부)")
     bench_parser = commands.add_parser("bench", help="이 기기에서 강의 리랭커 모양들의 지연 시간·효율을 잽니다")
-    bench_parser.add_argument("--quick", action="store_true", help="작은 모양 두 개, 후보 10·20개만 (1–2분)")
+    bench_parser.add_argument(
+        "--quick", action="store_true", help="작은 모양 두 개(TinyBERT-L2, 오프라인 e5-small), 후보 10·20개만"
+    )
     bench_parser.add_argument("--json", type=Path, help="결과(기기 정보와 모든 수치)를 이 JSON 파일에 저장")
     bench_parser.add_argument(
         "--shapes",
@@ -85,6 +87,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench_parser.add_argument("--queries", type=int, help="후보 수마다 잴 질의 수 (기본: 5, --quick 이면 3)")
     bench_parser.add_argument(
         "--agreement-queries", type=int, help="fp32 와 int8 의 순위 일치를 잴 test 질의 수 (기본: 30, --quick 이면 10)"
+    )
+    bench_parser.add_argument(
+        "--cold-start",
+        nargs="*",
+        help="load_reranker 부터 첫 점수까지 잴 백엔드 (기본: cross-encoder flashrank feature-ltr, --quick 이면 "
+        "cross-encoder; 이름 없이 주면 재지 않음)",
     )
     finetune_parser = commands.add_parser(
         "finetune", help="BEIR 폴더의 train 분할로 오프라인 e5 임베딩을 더 학습하고 test 분할에서 전후를 잽니다"
@@ -110,6 +118,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 candidates=args.candidates,
                 queries=args.queries,
                 agreement_queries=args.agreement_queries,
+                cold_start_backends=args.cold_start,
             )
         except ValueError as error:
             parser.error(str(error))

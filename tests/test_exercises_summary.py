@@ -106,10 +106,14 @@ def test_q2_needs_pairs_tokens_and_parameters():
 
 
 def test_q2_estimates_are_below_the_measured_time_for_small_models():
-    """작은 모델일수록 고정 비용이 커서, 계산량만으로 어림한 시간이 잰 시간보다 짧습니다."""
+    """작은 모델은 고정 비용이 커서 계산량만으로 어림한 시간이 잰 시간보다 짧고, 큰 모델은 어림과 비슷합니다."""
     for shape, parameters in exercises.COMPUTE_PARAMETERS.items():
         estimate = exercises.reference_estimate(1, 20, exercises.REFERENCE_TOKENS, parameters)
-        assert estimate <= exercises.MEASURED_CPU_SECONDS[shape] + 1e-9
+        measured = exercises.MEASURED_CPU_SECONDS[shape]
+        if parameters < exercises.REFERENCE_PARAMETERS / 5:
+            assert estimate <= 0.8 * measured  # MiniLM·TinyBERT: 잰 시간보다 뚜렷이 짧은 어림
+        else:
+            assert estimate == pytest.approx(measured, rel=0.2)
 
 
 def correct_delta(qrels, before, after):

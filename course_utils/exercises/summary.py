@@ -142,7 +142,7 @@ def _check_pick(answer: object) -> str | None:
 # --- 문제 2: 파라미터 수까지 넣은 비용 어림 ----------------------------------------------------------
 
 #: 기준 측정 (강의 벤치마크 bench_2core.json, 2코어 CPU, fp32, 2026-11): XLM-R large 모양(bge-reranker-v2-m3)이
-#: 질의 하나의 후보 20개(강의 문단, 쌍당 약 112토큰)를 읽는 데 걸린 p50 (약 8.7초).
+#: 질의 하나의 후보 20개(강의 문단, 쌍당 약 170토큰)를 읽는 데 걸린 p50 (약 10초).
 _REFERENCE = reference_report()
 REFERENCE_PAIRS = 20
 REFERENCE_SECONDS = _REFERENCE.row("XLM-R large", REFERENCE_PAIRS)["p50_ms"] / 1000
@@ -156,7 +156,7 @@ COMPUTE_PARAMETERS = {
     "MiniLM-L12 (ms-marco-MiniLM-L-12-v2)": 33.4e6 - 30_522 * 384,
     "TinyBERT-L2 (ms-marco-TinyBERT-L-2-v2)": 4.4e6 - 30_522 * 128,
 }
-#: 같은 조건(질의 하나, 후보 20개, 강의 문단)에서 강의 벤치마크가 잰 p50 (초, 2코어 CPU, 2026-11).
+#: 같은 조건(질의 하나, 후보 20개, 강의 문단)에서 강의 벤치마크가 잰 p50 (초, 2코어 CPU, 2026-12).
 MEASURED_CPU_SECONDS = {
     label: _REFERENCE.row(shape, REFERENCE_PAIRS)["p50_ms"] / 1000
     for label, shape in (
