@@ -138,3 +138,30 @@ def test_a_new_backend_is_one_registered_class(monkeypatch):
 
     results = load_reranker("length").rank("아무 질의", ["짧음", "조금 더 긴 문장"])
     assert results[0].index == 1 and load_reranker("length").backend == "length"
+
+
+def test_feature_ltr_model_is_trained_once_then_read_from_the_course_cache(tmp_path, monkeypatch):
+    from course_utils.rerankers import feature_ltr
+
+    cache_file = tmp_path / "feature-ltr" / "model.pkl"
+    monkeypatch.setattr(feature_ltr, "_ltr_cache_path", lambda candidates: cache_file)
+    fits = []
+    real_fit = feature_ltr._fit_ltr_model
+    monkeypatch.setattr(
+        feature_ltr, "_fit_ltr_model", lambda candidates: fits.append(candidates) or real_fit(candidates)
+    )
+    texts = ["강아지 예방접종은 생후 6주부터 시작합니다.", "고양이 사료를 고르는 법"]
+
+    def fresh_scores():
+        feature_ltr._trained_ltr_model.cache_clear()
+        return [result.score for result in load_reranker("feature-ltr").rank("강아지 예방접종 시기", texts)]
+
+    try:
+        trained = fresh_scores()
+        assert fits == [20] and cache_file.is_file()
+        assert fresh_scores() == trained and fits == [20]  # 두 번째는 캐시에서: 다시 학습하지 않음
+        cache_file.write_bytes(b"\x80\x05 half-written")  # 깨진 파일은 버리고 다시 학습합니다
+        assert fresh_scores() == trained and fits == [20, 20]
+        assert sorted(path.name for path in cache_file.parent.iterdir()) == ["model.pkl"]  # 임시 파일이 남지 않음
+    finally:
+        feature_ltr._trained_ltr_model.cache_clear()
