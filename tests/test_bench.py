@@ -275,9 +275,9 @@ def test_bad_benchmark_arguments_are_named(arguments, word):
 def test_cli_writes_the_json_and_rejects_unknown_shapes(tmp_path, capsys):
     target = tmp_path / "out" / "bench.json"
     arguments = ["--shapes", "TinyBERT-L2", "--candidates", "5", "--queries", "2", "--agreement-queries", "2"]
-    main(["bench", *arguments, "--json", str(target)])
+    main(["bench", *arguments, "--cold-start", "--json", str(target)])  # --cold-start 에 이름이 없으면 재지 않음
     saved = json.loads(target.read_text(encoding="utf-8"))
-    assert saved["rows"][0]["shape"] == "TinyBERT-L2" and "machine" in saved
+    assert saved["rows"][0]["shape"] == "TinyBERT-L2" and "machine" in saved and saved["cold_start"] == []
     assert "저장" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["bench", "--shapes", "BERT-huge"])
