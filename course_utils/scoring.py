@@ -312,6 +312,8 @@ def _fastest_int8_engine(quantization) -> str:
     """이 CPU 에서 int8 선형층이 가장 빠른 양자화 엔진 (x86 = FBGEMM, onednn = AMX·VNNI 를 쓰는 oneDNN)."""
     engines = [engine for engine in ("x86", "onednn") if engine in torch.backends.quantized.supported_engines]
     previous, timings = torch.backends.quantized.engine, {}
+    if len(engines) < 2:  # 고를 것이 없으면 (예: ARM 의 qnnpack) 지금 엔진 그대로
+        return engines[0] if engines else previous
     hidden = torch.randn(1024, 384)
     try:
         for engine in engines:
