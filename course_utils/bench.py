@@ -669,7 +669,7 @@ def _ranking_agreement(query_count: int, batch_size: int) -> dict | None:
 
 
 _COLD_START_SCRIPT = """
-import json, resource, sys, time
+import json, sys, time
 from course_utils.rerankers import load_reranker
 started, cpu = time.perf_counter(), time.process_time()
 reranker = load_reranker(sys.argv[1])
@@ -680,7 +680,10 @@ print(json.dumps({"seconds": time.perf_counter() - started, "cpu_seconds": time.
 
 
 def cold_start(backend: str, timeout: float = 300.0) -> dict:
-    """새 파이썬 프로세스에서 ``load_reranker(backend)`` 부터 첫 점수까지 걸린 시간 (import 시간은 뺍니다).
+    """새 파이썬 프로세스에서 ``load_reranker(backend)`` 부터 첫 점수까지 걸린 시간.
+
+    ``course_utils.rerankers`` 를 불러오는 시간은 빼고, 백엔드가 처음 부를 때 불러오는 라이브러리
+    (sentence-transformers, scikit-learn 등)의 시간은 넣습니다: 노트북에서 처음 부를 때 기다리는 시간입니다.
 
     캐시(오프라인 모델의 변환, FlashRank 의 ONNX 내보내기)가 없으면 그 시간까지 들어가므로, 벤치마크는 한 번
     돌려 캐시를 채운 뒤 잽니다.
