@@ -350,10 +350,12 @@ def quantize_int8(model, calibration: Sequence[tuple[str, Sequence[str]]] | None
         calibration: ``[(질의, [문서, ...]), ...]`` 보정 쌍. ``None`` 이면 강의 train 분할에서 고릅니다.
 
     Example:
-        >>> import torch
+        >>> import contextlib, io, torch
         >>> from sentence_transformers import CrossEncoder
         >>> from course_utils.offline_models import cross_encoder_path
-        >>> int8 = quantize_int8(CrossEncoder(str(cross_encoder_path()), device="cpu", trust_remote_code=True))
+        >>> with contextlib.redirect_stdout(io.StringIO()):  # 첫 실행에서 모델을 만든다는 안내문은 숨깁니다.
+        ...     source = str(cross_encoder_path())
+        >>> int8 = quantize_int8(CrossEncoder(source, device="cpu", trust_remote_code=True))
         >>> any(isinstance(module, torch.nn.Linear) for module in int8[0].model.modules())
         False
     """
