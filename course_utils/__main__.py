@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench_parser.add_argument(
         "--shapes",
         nargs="+",
-        help="잴 모양 이름 (기본: 크로스 인코더 모양 다섯 개, --quick 이면 작은 두 개; Qwen3-Reranker-0.6B 는 이름으로)",
+        help="잴 모양 이름 (기본: 크로스 인코더 모양 여섯 개, --quick 이면 작은 두 개; Qwen3-Reranker-0.6B 는 이름으로)",
     )
     bench_parser.add_argument("--candidates", nargs="+", type=int, help="질의당 후보 수들 (기본: 10 20 50 100)")
     bench_parser.add_argument("--queries", type=int, help="후보 수마다 잴 질의 수 (기본: 5, --quick 이면 3)")

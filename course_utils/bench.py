@@ -287,7 +287,7 @@ class BenchmarkReport:
         quantization: 모양마다 fp32 와 int8 (동적 양자화) 의 p50 과 속도 배율.
         agreement: 오프라인 모델(e5-small)이 강의의 1단계 후보를 fp32 와 int8 로 세운 순위의 일치도 (top-10 겹침,
             켄달 타우)와 두 정밀도의 nDCG@10.
-        cold_start: 백엔드마다 새 프로세스에서 ``load_reranker`` 부터 첫 점수까지의 시간.
+        cold_start: 백엔드마다 새 프로세스에서 ``load_reranker`` 부터 첫 점수까지의 시간과 그중 라이브러리 import 시간.
     """
 
     machine: dict
@@ -351,7 +351,9 @@ class BenchmarkReport:
         for item in self.cold_start:
             parts.append(
                 f"콜드 스타트 · {item['backend']} ({item['runs']}): load_reranker → 첫 점수 "
-                f"{item['seconds']:.2f}초 (CPU {item['cpu_seconds']:.2f}초)"
+                f"{item['seconds']:.2f}초 (CPU {item['cpu_seconds']:.2f}초"
+                + (f", 라이브러리 import {item['import_seconds']:.2f}초" if "import_seconds" in item else "")
+                + ")"
             )
         return "\n".join(parts)
 
@@ -668,15 +670,27 @@ def _ranking_agreement(query_count: int, batch_size: int) -> dict | None:
     }
 
 
-_COLD_START_SCRIPT = """
+_COLD_START_MARK = "<<cold-start>>"
+_COLD_START_SCRIPT = f"""
 import json, sys, time
 from course_utils.rerankers import load_reranker
+print("{_COLD_START_MARK}", file=sys.stderr, flush=True)
 started, cpu = time.perf_counter(), time.process_time()
 reranker = load_reranker(sys.argv[1])
 reranker.rank("질의", ["문서 본문"])
-print(json.dumps({"seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu,
-                  "runs": getattr(reranker, "runs", None) or reranker.model}))
+print(json.dumps({{"seconds": time.perf_counter() - started, "cpu_seconds": time.process_time() - cpu,
+                  "runs": getattr(reranker, "runs", None) or reranker.model}}))
 """
+
+
+def _import_seconds(importtime_log: str) -> float:
+    """``python -X importtime`` 의 로그에서 표시 뒤에 처음 불러온 최상위 모듈들의 시간 합 (초)."""
+    import re
+
+    after_mark = importtime_log.split(_COLD_START_MARK, 1)[-1]
+    # "import time: 자신 | 누적 | 이름" 에서 이름 앞 공백이 하나면 최상위 (안쪽 import 는 두 칸씩 들여 씁니다).
+    top_level = re.findall(r"^import time:\s+\d+ \|\s+(\d+) \| (?! )", after_mark, flags=re.MULTILINE)
+    return sum(int(microseconds) for microseconds in top_level) / 1e6
 
 
 def cold_start(backend: str, timeout: float = 300.0) -> dict:
@@ -684,18 +698,21 @@ def cold_start(backend: str, timeout: float = 300.0) -> dict:
 
     ``course_utils.rerankers`` 를 불러오는 시간은 빼고, 백엔드가 처음 부를 때 불러오는 라이브러리
     (sentence-transformers, scikit-learn 등)의 시간은 넣습니다: 노트북에서 처음 부를 때 기다리는 시간입니다.
+    그중 라이브러리를 불러오는 데 쓴 시간은 ``import_seconds`` 로 따로 적습니다 (``python -X importtime``).
+    노트북에서는 1단계 검색이 sentence-transformers 를 먼저 불러 두므로, 리랭커를 부를 때 기다리는 시간은
+    ``seconds − import_seconds`` 에 가깝습니다.
 
     캐시(오프라인 모델의 변환, FlashRank 의 ONNX 내보내기)가 없으면 그 시간까지 들어가므로, 벤치마크는 한 번
     돌려 캐시를 채운 뒤 잽니다.
 
     Returns:
-        ``{"backend", "runs" (실제로 돈 모델), "seconds", "cpu_seconds"}``.
+        ``{"backend", "runs" (실제로 돈 모델), "seconds", "cpu_seconds", "import_seconds"}``.
     """
     import subprocess
     import sys
 
     finished = subprocess.run(
-        [sys.executable, "-c", _COLD_START_SCRIPT, backend],
+        [sys.executable, "-X", "importtime", "-c", _COLD_START_SCRIPT, backend],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -703,7 +720,8 @@ def cold_start(backend: str, timeout: float = 300.0) -> dict:
     )
     if finished.returncode != 0:
         raise RuntimeError(f"백엔드 {backend} 의 콜드 스타트 측정이 실패했습니다:\n{finished.stderr[-2000:]}")
-    return {"backend": backend, **json.loads(finished.stdout.strip().splitlines()[-1])}
+    measured = json.loads(finished.stdout.strip().splitlines()[-1])
+    return {"backend": backend, **measured, "import_seconds": _import_seconds(finished.stderr)}
 
 
 def run_benchmark(

@@ -131,21 +131,11 @@ def _forward(model, features: Mapping[str, torch.Tensor]) -> list[float]:
     return scores.tolist()
 
 
-def _pad(encoded: Mapping[str, list[list[int]]], batch: Sequence[int], pad_id: int, side: str) -> dict:
-    """배치의 쌍들을 가장 긴 쌍까지 채운 텐서로 (``tokenizer.pad`` 와 같은 값, 쌍마다 한 번 복사)."""
-    longest = max(len(encoded["input_ids"][position]) for position in batch)
-    features = {}
-    for name, values in encoded.items():
-        fill = pad_id if name == "input_ids" else 0
-        tensor = torch.full((len(batch), longest), fill, dtype=torch.long)
-        for row, position in enumerate(batch):
-            ids = values[position]
-            if side == "left":
-                tensor[row, longest - len(ids) :] = torch.tensor(ids)
-            else:
-                tensor[row, : len(ids)] = torch.tensor(ids)
-        features[name] = tensor
-    return features
+def _batch_features(encoded: Mapping[str, torch.Tensor], batch: Sequence[int], longest: int, side: str) -> dict:
+    """한 번에 패딩해 둔 텐서에서 배치의 행만, 배치에서 가장 긴 쌍까지의 열만 잘라 냅니다 (``tokenizer.pad`` 와 같은 값)."""
+    rows = torch.tensor(batch)
+    columns = slice(None, longest) if side != "left" else slice(-longest, None)
+    return {name: tensor[rows, columns] for name, tensor in encoded.items()}
 
 
 _measured: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
@@ -223,8 +213,17 @@ def score_pairs(
     tokenizer = model.tokenizer
     # max_seq_length 가 없는 체크포인트도 있어 토크나이저의 한도로 물러섭니다.
     limit = max_length or model.max_seq_length or tokenizer.model_max_length
-    encoded = tokenizer([query] * len(texts), list(texts), truncation=True, max_length=limit)
-    lengths = [len(ids) for ids in encoded["input_ids"]]
+    # 토큰화는 한 번에 텐서로 (predict 처럼 파이썬 목록을 거치지 않음), 배치마다 필요한 부분만 잘라 씁니다.
+    encoded = tokenizer(
+        [query] * len(texts),
+        list(texts),
+        truncation=True,
+        max_length=limit,
+        padding=True,
+        return_attention_mask=True,
+        return_tensors="pt",
+    )
+    lengths = encoded["attention_mask"].sum(dim=1).tolist()
     # 상한에 딱 닿은 쌍만 다시 세어 실제로 잘렸는지 봅니다 (대부분의 쌍은 한 번만 토큰화).
     at_limit = [position for position, length in enumerate(lengths) if length >= limit]
     truncated: tuple[int, ...] = ()
@@ -238,8 +237,9 @@ def score_pairs(
     model.eval()
     with torch.inference_mode():
         for batch in plan_batches(lengths, batch_size, cost):
-            features = _pad(encoded, batch, tokenizer.pad_token_id or 0, tokenizer.padding_side)
-            batch_shapes.append((len(batch), features["input_ids"].shape[1]))
+            longest = max(lengths[position] for position in batch)
+            features = _batch_features(encoded, batch, longest, tokenizer.padding_side)
+            batch_shapes.append((len(batch), longest))
             for position, score in zip(batch, _forward(model, features), strict=True):
                 scores[position] = float(score)
     return scores, TokenCounts(sum(lengths), tuple(batch_shapes), truncated)
