@@ -9,12 +9,13 @@ Example:
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import random
 import statistics
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -537,11 +538,56 @@ def _library_paths(encoder, name: str) -> dict:
     return {"predict": predict, "langchain": langchain}
 
 
+#: 한 질의를 한 경로로 잴 때 되풀이해 채우는 최소 시간(초). 20–40 ms 걸리는 작은 칸도 타이머·스케줄러의
+#: 잡음보다 길게 재어 배율이 흔들리지 않게 합니다 (큰 칸은 한 번이면 이 시간을 넘습니다).
+MIN_CALL_SECONDS = 0.25
+
+
+def _alternate(calls: Mapping[str, Callable], workload, max_seconds: float) -> tuple[dict[str, list[float]], list]:
+    """질의마다 ``calls`` 를 번갈아 부르며 벽시계·CPU 시간을 잽니다 (질의마다 첫 경로를 바꿔 순서 효과를 없앰).
+
+    한 번이 ``MIN_CALL_SECONDS`` 보다 짧은 경로는 그만큼 되풀이해 한 번의 평균을 적습니다. 되풀이 횟수는
+    예열(쌍 8개) 시간을 후보 수에 비례해 늘린 어림으로 정하므로, 큰 칸에 예열을 더 쓰지 않습니다.
+    시간이 ``max_seconds`` 를 넘으면 질의 2개 이후 멈춥니다.
+
+    Returns:
+        ``({"경로": [질의마다 벽시계 초, ...], "경로/cpu": [...]}, [질의마다 첫 경로의 첫 결과, ...])``.
+    """
+    names = list(calls)
+    query, texts = workload[0]
+    repeats = {}
+    for name, call in calls.items():
+        call(query, texts[:8])  # 첫 호출의 준비 비용을 빼고 잽니다
+        begin = time.perf_counter()
+        call(query, texts[:8])
+        estimate = (time.perf_counter() - begin) * max(1.0, len(texts) / 8)
+        repeats[name] = max(1, math.ceil(MIN_CALL_SECONDS / max(estimate, 1e-6)))
+    seconds: dict[str, list[float]] = {key: [] for name in names for key in (name, f"{name}/cpu")}
+    results = []
+    started = time.perf_counter()
+    for position, (query, texts) in enumerate(workload):
+        for name in names[position % len(names) :] + names[: position % len(names)]:
+            begin, begin_cpu = time.perf_counter(), time.process_time()
+            for repeat in range(repeats[name]):
+                result = calls[name](query, texts)
+                if name == names[0] and repeat == 0:
+                    results.append(result)
+            seconds[name].append((time.perf_counter() - begin) / repeats[name])
+            seconds[f"{name}/cpu"].append((time.process_time() - begin_cpu) / repeats[name])
+        if len(results) >= 2 and time.perf_counter() - started > max_seconds:
+            break
+    return seconds, results
+
+
+def paired_ratio(numerators: Sequence[float], denominators: Sequence[float]) -> float:
+    """같은 질의에서 잰 두 시간의 비의 중앙값. 측정 중에 기계가 느려지거나 빨라져도 두 경로가 함께 움직입니다."""
+    return statistics.median(a / b for a, b in zip(numerators, denominators, strict=True))
+
+
 def _time_paths(encoder, shape: ModelShape, workload, batch_size: int, max_seconds: float, libraries: bool) -> dict:
     """워크로드를 질의마다 강의 경로(와 라이브러리 경로)로 번갈아 재고 지연 시간·FLOPs·토큰 수를 모읍니다.
 
-    같은 질의를 경로마다 잇달아 재므로 CPU 를 나눠 쓰는 정도가 바뀌어도 배율은 덜 흔들립니다. 시간이
-    ``max_seconds`` 를 넘으면 질의 2개 이후 멈춥니다.
+    배율(``ratio_predict`` 등)은 질의마다 잰 두 경로의 시간 비의 중앙값입니다 (``paired_ratio``).
     """
     from .scoring import measure_batch_cost, score_pairs
 
@@ -549,74 +595,57 @@ def _time_paths(encoder, shape: ModelShape, workload, batch_size: int, max_secon
     paths = {"course": lambda query, texts: score_pairs(encoder, query, texts, batch_size=batch_size, max_length=512)}
     if libraries:
         paths.update(_library_paths(encoder, shape.name))
-    query, texts = workload[0]
-    for path in paths.values():
-        path(query, texts[:8])  # 예열: 첫 호출의 준비 비용을 빼고 잽니다 (쌍 8개면 충분)
-    wall: dict[str, list[float]] = {name: [] for name in paths}
-    cpu: dict[str, list[float]] = {name: [] for name in paths}
-    flops, useful, processed, pairs, batches = 0.0, 0, 0, 0, 0
-    started = time.perf_counter()
-    for query, texts in workload:
-        for name, path in paths.items():
-            begin, begin_cpu = time.perf_counter(), time.process_time()
-            result = path(query, texts)
-            wall[name].append(time.perf_counter() - begin)
-            cpu[name].append(time.process_time() - begin_cpu)
-            if name == "course":
-                tokens = result[1]
-                flops += sum(shape.batch_flops(*batch) for batch in tokens.batch_shapes)
-                useful, processed = useful + tokens.useful, processed + tokens.processed
-                pairs, batches = pairs + len(texts), batches + len(tokens.batch_shapes)
-        if len(wall["course"]) >= 2 and time.perf_counter() - started > max_seconds:
-            break
-    stats = LatencyStats.from_seconds(wall["course"])
+    seconds, results = _alternate(paths, workload, max_seconds)
+    timed = workload[: len(results)]
+    flops = sum(shape.batch_flops(*batch) for _, tokens in results for batch in tokens.batch_shapes)
+    useful = sum(tokens.useful for _, tokens in results)
+    processed = sum(tokens.processed for _, tokens in results)
+    pairs = sum(len(texts) for _, texts in timed)
+    batches = sum(len(tokens.batch_shapes) for _, tokens in results)
+    course = seconds["course"]
+    stats = LatencyStats.from_seconds(course)
     measured = {
         "queries": stats.count,
         "p50_ms": stats.p50_ms,
         "p95_ms": stats.p95_ms,
-        "cpu_p50_ms": percentile(cpu["course"], 50) * 1000,
-        "pairs_per_second": pairs / sum(wall["course"]),
-        "achieved_gflops": flops / sum(wall["course"]) / 1e9,
+        "cpu_p50_ms": percentile(seconds["course/cpu"], 50) * 1000,
+        "pairs_per_second": pairs / sum(course),
+        "achieved_gflops": flops / sum(course) / 1e9,
         "padding_waste": 1 - useful / processed,
         "tokens_per_pair": useful / pairs,
         "batches_per_query": batches / stats.count,
         "batch_cost": {"per_call_ms": cost.per_call_s * 1000, "per_token_us": cost.per_token_s * 1e6},
     }
     for name in paths.keys() - {"course"}:
-        measured[f"{name}_p50_ms"] = percentile(wall[name], 50) * 1000
-        measured[f"{name}_cpu_p50_ms"] = percentile(cpu[name], 50) * 1000
-        measured[f"ratio_{name}"] = measured[f"{name}_p50_ms"] / stats.p50_ms
+        measured[f"{name}_p50_ms"] = percentile(seconds[name], 50) * 1000
+        measured[f"{name}_cpu_p50_ms"] = percentile(seconds[f"{name}/cpu"], 50) * 1000
+        measured[f"ratio_{name}"] = paired_ratio(seconds[name], course)
     return measured
 
 
 def _compare_int8(encoder, shape: ModelShape, workload, batch_size: int, max_seconds: float) -> dict | None:
-    """같은 입력을 fp32 와 int8 (CPU) 로 번갈아 재어 p50 을 견줍니다. int8 을 만들 수 없으면 ``None``."""
+    """같은 입력을 fp32 와 int8 (CPU) 로 번갈아 재어 견줍니다 (``speedup`` 은 질의마다 잰 비의 중앙값).
+
+    int8 을 만들 수 없으면 ``None``.
+    """
     from .scoring import quantize_int8, score_pairs
 
     int8 = quantize_int8(encoder)
     if int8 is None:
         return None
     models = {"fp32": encoder, "int8": int8}
-    query, texts = workload[0]
-    for model in models.values():
-        score_pairs(model, query, texts[:8], batch_size=batch_size)  # 예열 (배치 비용도 이때 잽니다)
-    seconds: dict[str, list[float]] = {name: [] for name in models}
-    started = time.perf_counter()
-    for query, texts in workload:
-        for name, model in models.items():
-            begin = time.perf_counter()
-            score_pairs(model, query, texts, batch_size=batch_size)
-            seconds[name].append(time.perf_counter() - begin)
-        if len(seconds["fp32"]) >= 2 and time.perf_counter() - started > max_seconds:
-            break
-    fp32, int8_ms = (percentile(seconds[name], 50) * 1000 for name in models)
+    calls = {
+        name: lambda query, texts, model=model: score_pairs(model, query, texts, batch_size=batch_size)
+        for name, model in models.items()
+    }
+    seconds, _ = _alternate(calls, workload, max_seconds)
     return {
         "shape": shape.name,
         "candidates": len(workload[0][1]),
         "queries": len(seconds["fp32"]),
-        "fp32_p50_ms": fp32,
-        "int8_p50_ms": int8_ms,
-        "speedup": fp32 / int8_ms,
+        "fp32_p50_ms": percentile(seconds["fp32"], 50) * 1000,
+        "int8_p50_ms": percentile(seconds["int8"], 50) * 1000,
+        "speedup": paired_ratio(seconds["fp32"], seconds["int8"]),
     }
 
 

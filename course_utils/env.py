@@ -41,7 +41,6 @@ class Runtime:
 
     Attributes:
         is_colab: Google Colab 커널이면 ``True``.
-        device: 추론 장치 (``"cuda"``, ``"mps"``, ``"cpu"``).
         online: 모델 허브에 연결할 수 있고 오프라인이 강제되지 않았으면 ``True``.
         forced_offline: ``RERANK_COURSE_OFFLINE=1`` 로 오프라인을 강제했는지.
         cache_dir: 강의가 만드는 파일(대체 모델 등)을 두는 폴더.
@@ -49,11 +48,18 @@ class Runtime:
     """
 
     is_colab: bool
-    device: Device
     online: bool
     forced_offline: bool
     cache_dir: Path
     models_dir: Path | None
+
+    @property
+    def device(self) -> Device:
+        """추론 장치 (``"cuda"``, ``"mps"``, ``"cpu"``). 처음 물을 때 torch 를 불러 정합니다.
+
+        torch 를 쓰지 않는 백엔드(feature-ltr, FlashRank)가 torch 를 불러오는 1–2초를 기다리지 않게 미룹니다.
+        """
+        return detect_device()
 
     def describe(self) -> str:
         """사람이 읽을 한국어 요약 한 줄을 돌려줍니다."""
@@ -77,6 +83,7 @@ def forced_offline() -> bool:
     return _flag(OFFLINE_ENV) or _flag("HF_HUB_OFFLINE")
 
 
+@functools.cache
 def detect_device() -> Device:
     """torch 가 보는 가속기를 고릅니다. torch 가 없으면 ``"cpu"``."""
     if importlib.util.find_spec("torch") is None:
@@ -167,7 +174,6 @@ def runtime() -> Runtime:
     cache_dir.mkdir(parents=True, exist_ok=True)
     return Runtime(
         is_colab=is_colab(),
-        device=detect_device(),
         online=online,
         forced_offline=offline_forced,
         cache_dir=cache_dir,

@@ -1,6 +1,7 @@
 """점수 계산 경로(scoring)와 벤치마크(bench): 값이 라이브러리와 같고, 세는 수가 맞고, 낭비가 없는지."""
 
 import json
+import time
 from dataclasses import replace
 
 import pytest
@@ -17,8 +18,10 @@ from course_utils.bench import (
     MODEL_SHAPES,
     QUANTIZED_SHAPES,
     BenchmarkReport,
+    _alternate,
     _import_seconds,
     estimate_seconds,
+    paired_ratio,
     reference_report,
     run_benchmark,
 )
@@ -408,3 +411,33 @@ def test_committed_causal_lm_run_measures_both_shapes_in_one_run():
     # 프롬프트가 붙어 쌍이 길고 모델이 커서, 인과 LM 리랭커가 XLM-R large 보다 느립니다.
     qwen3, large = report.row("Qwen3-Reranker-0.6B", 20), report.row("XLM-R large", 20)
     assert qwen3["tokens_per_pair"] > large["tokens_per_pair"] and qwen3["p50_ms"] > 2 * large["p50_ms"]
+
+
+def test_alternating_timer_repeats_short_calls_and_rotates_which_path_goes_first(monkeypatch):
+    monkeypatch.setattr("course_utils.bench.MIN_CALL_SECONDS", 0.05)
+    calls_made: list[tuple[str, str]] = []
+
+    def path(name: str, seconds: float):
+        def call(query, texts):
+            calls_made.append((name, query))
+            time.sleep(seconds)
+            return name, query
+
+        return call
+
+    workload = [(f"q{index}", ["문서"] * 8) for index in range(3)]
+    seconds, results = _alternate({"fast": path("fast", 0.01), "slow": path("slow", 0.06)}, workload, 60.0)
+    assert results == [("fast", "q0"), ("fast", "q1"), ("fast", "q2")]  # 첫 경로의 질의마다 첫 결과
+    timed = calls_made[4:]  # 경로마다 예열 두 번을 뺀 나머지
+    fast_per_query = [sum(1 for name, query in timed if (name, query) == ("fast", f"q{i}")) for i in range(3)]
+    assert all(count >= 2 for count in fast_per_query)  # 10 ms 호출은 0.05초를 채우도록 되풀이
+    assert [query for name, query in timed if name == "slow"] == ["q0", "q1", "q2"]  # 60 ms 호출은 한 번씩
+    assert next(name for name, query in timed if query == "q1") == "slow"  # 두 번째 질의는 다른 경로부터
+    assert all(0.009 < value < 0.03 for value in seconds["fast"]) and len(seconds["slow/cpu"]) == 3
+    assert 2 < paired_ratio(seconds["slow"], seconds["fast"]) < 7
+
+
+def test_paired_ratio_is_the_median_of_per_query_ratios():
+    # 셋째 질의에서 기계가 느려져 두 경로가 함께 10배가 되어도 비는 그대로 2입니다.
+    assert paired_ratio([2.0, 4.0, 40.0], [1.0, 2.0, 20.0]) == 2.0
+    assert paired_ratio([1.0, 3.0, 2.0], [1.0, 1.0, 1.0]) == 2.0

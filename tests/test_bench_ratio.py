@@ -1,7 +1,7 @@
 """강의 점수 계산 경로가 라이브러리의 기본 경로보다 느리지 않은지: 한 프로세스에서 번갈아 잰 벤치마크.
 
 시간 단위 테스트가 아니라 작은 벤치마크입니다. 같은 질의를 강의 경로, ``CrossEncoder.predict``, LangChain 기본
-``CrossEncoderReranker`` 로 잇달아 재고 (``bench._time_paths``), 질의 여러 개의 p50 으로 견줍니다.
+``CrossEncoderReranker`` 로 잇달아 재고 (``bench._time_paths``), 질의마다 잰 시간 비의 중앙값으로 견줍니다 (짧은 호출은 0.25초를 채우도록 되풀이).
 """
 
 import pytest

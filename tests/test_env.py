@@ -121,7 +121,7 @@ def test_find_local_model_uses_the_models_dir_first(monkeypatch, tmp_path, fresh
 
 
 def test_runtime_is_a_frozen_record():
-    rt = Runtime(False, "cpu", True, False, env.default_cache_dir(), None)
+    rt = Runtime(False, True, False, env.default_cache_dir(), None)
     with pytest.raises(AttributeError):
         rt.device = "cuda"
 

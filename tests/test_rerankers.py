@@ -165,3 +165,19 @@ def test_feature_ltr_model_is_trained_once_then_read_from_the_course_cache(tmp_p
         assert sorted(path.name for path in cache_file.parent.iterdir()) == ["model.pkl"]  # 임시 파일이 남지 않음
     finally:
         feature_ltr._trained_ltr_model.cache_clear()
+
+
+def test_torch_free_backends_score_without_importing_torch():
+    # 콜드 스타트: feature-ltr 와 FlashRank 는 torch 를 쓰지 않으므로, 장치를 묻느라 torch(1–2초)를 불러오면 안 됩니다.
+    import subprocess
+    import sys
+
+    script = (
+        "import sys\n"
+        "from course_utils.rerankers import load_reranker\n"
+        "for backend in ('feature-ltr', 'flashrank'):\n"
+        "    load_reranker(backend).rank('질의', ['문서 본문'])\n"
+        "print(sorted(name for name in ('torch', 'transformers', 'sentence_transformers') if name in sys.modules))\n"
+    )
+    finished = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300, check=True)
+    assert finished.stdout.strip().splitlines()[-1] == "[]"
