@@ -173,7 +173,7 @@ def sliding_windows(count: int, window: int, step: int) -> list[tuple[int, int]]
     """
     for name, value in (("count", count), ("window", window), ("step", step)):
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"{name} 는 정수여야 합니다 (받은 값: {value!r}).")
+            raise ValueError(f"{name} 값은 정수여야 합니다 (받은 값: {value!r}).")
     if count < 0:
         raise ValueError(f"count 는 0 이상이어야 합니다 (받은 값: {count}).")
     if window < 2:

@@ -90,7 +90,7 @@ class RankedResults(Sequence[RankResult]):
 
 def _check_positive(name: str, value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} 는 1 이상의 정수여야 합니다 (받은 값: {value!r}).")
+        raise ValueError(f"{name} 값은 1 이상의 정수여야 합니다 (받은 값: {value!r}).")
     return value
 
 
