@@ -245,8 +245,9 @@ def test_benchmark_reports_every_figure_and_round_trips_through_json(tiny_report
         # 효율의 분모는 같은 실행에서 잰 행렬곱 최고치: 실제 모델이 그보다 빠를 수는 없습니다.
         assert 0 < row["achieved_gflops"] <= row["peak_gflops"] and 0 < row["efficiency"] <= 1.0
         assert row["efficiency"] == pytest.approx(row["achieved_gflops"] / row["peak_gflops"])
-        assert row["ratio_predict"] == pytest.approx(row["predict_p50_ms"] / row["p50_ms"])
-        assert row["ratio_langchain"] == pytest.approx(row["langchain_p50_ms"] / row["p50_ms"])
+        # 배율은 질의마다 잰 비의 중앙값 (paired_ratio): 같은 질의들의 p50 비와 크게 다를 수 없습니다.
+        for library in ("predict", "langchain"):
+            assert row[f"ratio_{library}"] == pytest.approx(row[f"{library}_p50_ms"] / row["p50_ms"], rel=0.25)
     assert {"cpu", "cpus", "torch_threads", "gpu", "torch"} <= set(tiny_report.machine)
     [cold] = tiny_report.cold_start
     assert cold["backend"] == "cross-encoder" and cold["cpu_seconds"] > 0 and cold["seconds"] > 0
@@ -349,7 +350,8 @@ def test_int8_comparison_times_both_precisions_on_the_same_inputs():
     result = _compare_int8(encoder, shape, _workload(queries, corpus, 2, 8), batch_size=16, max_seconds=5)
     assert result["shape"] == "TinyBERT-L2" and result["candidates"] == 8 and result["queries"] == 2
     assert result["fp32_p50_ms"] > 0 and result["int8_p50_ms"] > 0
-    assert result["speedup"] == pytest.approx(result["fp32_p50_ms"] / result["int8_p50_ms"])
+    # 속도 배율은 질의마다 잰 비의 중앙값 (paired_ratio): p50 의 비와 크게 다를 수 없습니다.
+    assert result["speedup"] == pytest.approx(result["fp32_p50_ms"] / result["int8_p50_ms"], rel=0.25)
 
 
 def test_int8_copy_quantizes_every_linear_layer_and_keeps_the_ranking(standin, course_pairs):
