@@ -336,11 +336,12 @@ class BenchmarkReport:
             f"기기: {machine['cpu']} · 코어 {machine['cpus']}개 · torch 스레드 {machine['torch_threads']}"
             f" · GPU {machine['gpu'] or '없음'} · torch {machine['torch']}",
             self.table(),
+            "배율 (÷ 강의): 같은 질의를 번갈아 잰 두 경로의 시간 비를 질의마다 구한 중앙값. 1 보다 크면 강의 경로가 빠릅니다.",
         ]
         for item in self.quantization:
             parts.append(
                 f"int8 (동적 양자화) · {item['shape']} · 후보 {item['candidates']}개 · 질의 {item['queries']}개: "
-                f"fp32 p50 {item['fp32_p50_ms']:,.0f} ms → int8 {item['int8_p50_ms']:,.0f} ms ({item['speedup']:.2f}배)"
+                f"fp32 p50 {item['fp32_p50_ms']:,.0f} ms → int8 {item['int8_p50_ms']:,.0f} ms (질의마다 잰 비의 중앙값 {item['speedup']:.2f}배)"
             )
         if self.agreement:
             agreement = self.agreement
