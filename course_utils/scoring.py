@@ -267,6 +267,92 @@ class SmoothedInput(torch.nn.Module):
         return self.linear(hidden * self.inverse_scale)
 
 
+class ScaledActivation(torch.nn.Module):
+    """활성화 함수(FFN 안쪽의 GELU)의 출력에 채널마다 ``1 / s`` 를 곱합니다: ``SmoothedInput`` 과 같은 결과입니다.
+
+    그 출력은 다음 선형층만 쓰므로 제자리에서 곱해, 큰 텐서를 새로 잡고 한 번 더 읽고 쓰는 비용을 없앱니다.
+    """
+
+    def __init__(self, activation: torch.nn.Module, inverse_scale: torch.Tensor) -> None:
+        super().__init__()
+        self.activation = activation
+        self.register_buffer("inverse_scale", inverse_scale)
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.activation(hidden).mul_(self.inverse_scale)
+
+
+class SharedProjection(torch.nn.Module):
+    """같은 입력을 받는 선형층 여럿(어텐션의 질의·키·값 투영)을 하나로 합친 층: 한 번 곱해 나눠 줍니다.
+
+    int8 에서는 선형층마다 입력을 한 번씩 양자화하므로, 셋을 합치면 양자화 한 번과 더 큰 행렬곱 한 번으로
+    끝납니다. 모델 코드는 그대로 세 층을 차례로 부르고, 각 자리의 ``ProjectionPart`` 가 자기 몫을 받아 갑니다.
+    """
+
+    def __init__(self, linears: Sequence[torch.nn.Linear]) -> None:
+        super().__init__()
+        widths = [linear.out_features for linear in linears]
+        self.linear = torch.nn.Linear(linears[0].in_features, sum(widths))
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.cat([linear.weight for linear in linears]))
+            self.linear.bias.copy_(torch.cat([linear.bias for linear in linears]))
+        self.widths = widths
+        self._input: torch.Tensor | None = None
+        self._parts: tuple[torch.Tensor, ...] = ()
+        self._pending: set[int] = set()
+
+    def part(self, hidden: torch.Tensor, index: int) -> torch.Tensor:
+        """``hidden`` 에 대한 ``index`` 번째 층의 출력. 같은 입력의 첫 요청에서 한꺼번에 계산합니다."""
+        if hidden is not self._input or index not in self._pending:
+            self._input, self._pending = hidden, set(range(len(self.widths)))
+            self._parts = self.linear(hidden).split(self.widths, dim=-1)
+        self._pending.discard(index)
+        part = self._parts[index]
+        if not self._pending:  # 모두 받아 갔으면 붙잡고 있던 텐서를 놓습니다
+            self._input, self._parts = None, ()
+        return part
+
+
+class ProjectionPart(torch.nn.Module):
+    """``SharedProjection`` 의 ``index`` 번째 몫을 원래 선형층 자리에서 돌려줍니다."""
+
+    def __init__(self, shared: SharedProjection, index: int) -> None:
+        super().__init__()
+        self.shared, self.index = shared, index
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        return self.shared.part(hidden, self.index)
+
+
+#: 같은 입력을 받는 어텐션의 투영 선형층 이름 (BERT·XLM-R 계열).
+ATTENTION_PROJECTIONS = ("query", "key", "value")
+
+
+def _fuse_attention_projections(network: torch.nn.Module) -> dict[str, SharedProjection]:
+    """어텐션의 ``query``·``key``·``value`` 선형층을 ``SharedProjection`` 하나로 합칩니다.
+
+    Returns:
+        ``{어텐션 모듈 이름: 합친 투영}`` (BERT·XLM-R 계열이 아니면 빈 사전).
+    """
+    fused: dict[str, SharedProjection] = {}
+    for name, module in list(network.named_modules()):
+        linears = [getattr(module, child, None) for child in ATTENTION_PROJECTIONS]
+        if not all(isinstance(linear, torch.nn.Linear) and linear.bias is not None for linear in linears):
+            continue
+        if len({linear.in_features for linear in linears}) != 1:
+            continue
+        fused[name] = SharedProjection(linears)
+        for index, child in enumerate(ATTENTION_PROJECTIONS):
+            setattr(module, child, ProjectionPart(fused[name], index))
+    return fused
+
+
+def _smoothing_scale(input_range: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """SmoothQuant 의 채널별 ``s = 활성값 범위^α / 가중치 범위^(1−α)``."""
+    weight_range = weight.abs().amax(dim=0).clamp(min=1e-5)
+    return input_range.clamp(min=1e-5) ** SMOOTHING_ALPHA / weight_range ** (1 - SMOOTHING_ALPHA)
+
+
 def _calibration_pairs() -> list[tuple[str, list[str]]]:
     import random
 
@@ -333,12 +419,49 @@ def _fastest_int8_engine(quantization) -> str:
 
 
 @torch.no_grad()
+def _smooth_and_fuse(network: torch.nn.Module, ranges: Mapping[str, torch.Tensor]) -> None:
+    """양자화 전에 선형층의 입력 범위를 가중치로 옮기고 (SmoothQuant) 질의·키·값 투영을 합칩니다 (제자리에서).
+
+    fp32 에서의 결과는 그대로입니다. 나누는 곱셈(``1 / s``)은 될 수 있으면 따로 두지 않습니다: 어텐션 출력층의 것은
+    값 투영의 가중치에, FFN 둘째 층의 것은 활성화 함수의 출력에 넣습니다.
+
+    Args:
+        network: transformers 모델 (``CrossEncoder[0].model``).
+        ranges: ``{선형층 이름: 입력 채널별 절댓값 최대}`` (``_input_ranges``).
+    """
+    modules = dict(network.named_modules())
+    for name, linear in modules.items():
+        if name not in ranges or name.rpartition(".")[2] in ATTENTION_PROJECTIONS:
+            continue  # 질의·키·값 투영은 하나로 합친 뒤 함께 (아래)
+        scale = _smoothing_scale(ranges[name], linear.weight)
+        linear.weight.mul_(scale[None, :])
+        block = name.removesuffix("output.dense")
+        value = modules.get(block + "self.value") if name.endswith("attention.output.dense") else None
+        intermediate = modules.get(block + "intermediate")
+        if isinstance(value, torch.nn.Linear):
+            # 어텐션 출력은 값(value)의 채널별 가중합이라, 1/s 를 값 투영의 출력 채널에 넣으면 곱셈이 따로 없습니다.
+            value.weight.div_(scale[:, None])
+            value.bias.div_(scale)
+        elif isinstance(getattr(intermediate, "intermediate_act_fn", None), torch.nn.Module):
+            # FFN 의 둘째 선형층: 입력이 활성화 함수의 출력뿐이라 그 출력에 제자리에서 곱합니다.
+            intermediate.intermediate_act_fn = ScaledActivation(intermediate.intermediate_act_fn, 1 / scale)
+        else:
+            parent, _, child = name.rpartition(".")
+            setattr(network.get_submodule(parent), child, SmoothedInput(1 / scale, linear))
+    for attention, shared in _fuse_attention_projections(network).items():
+        scale = _smoothing_scale(ranges[f"{attention}.query"], shared.linear.weight)  # 셋의 입력은 같습니다
+        shared.linear.weight.mul_(scale[None, :])
+        shared.linear = SmoothedInput(1 / scale, shared.linear)
+
+
+@torch.no_grad()
 def quantize_int8(model, calibration: Sequence[tuple[str, Sequence[str]]] | None = None):
     """선형층을 int8 로 바꾼 사본 (CPU 전용 동적 양자화). torch 가 이 API 를 없앴으면 ``None``.
 
     1. 보정 쌍(기본: 강의 train 질의 4개 × 문단 8개)으로 선형층마다 입력 채널의 범위를 잽니다.
     2. 채널마다 ``s = 활성값 범위^α / 가중치 범위^(1−α)`` (α = 0.85) 로 활성값을 나누고 가중치에 곱해 둡니다
-       (SmoothQuant). 결과는 fp32 에서 똑같고, 양자화 오차만 줄어듭니다.
+       (SmoothQuant). 결과는 fp32 에서 똑같고, 양자화 오차만 줄어듭니다. 같은 입력을 받는 질의·키·값 투영은
+       하나로 합쳐 활성값을 한 번만 양자화합니다 (``_smooth_and_fuse``).
     3. 가중치는 출력 채널마다 int8 로, 활성값은 배치마다 범위를 재어 int8 로 바꿔 곱합니다. 양자화 엔진은
        이 CPU 에서 더 빠른 쪽(FBGEMM 또는 oneDNN)을 재어 고릅니다.
 
@@ -370,14 +493,7 @@ def quantize_int8(model, calibration: Sequence[tuple[str, Sequence[str]]] | None
     ranges = _input_ranges(model, calibration or _calibration_pairs())
     quantized = copy.deepcopy(model)
     network = quantized[0].model
-    for name, linear in list(network.named_modules()):
-        if name not in ranges:
-            continue
-        weight_range = linear.weight.abs().amax(dim=0).clamp(min=1e-5)
-        scale = ranges[name].clamp(min=1e-5) ** SMOOTHING_ALPHA / weight_range ** (1 - SMOOTHING_ALPHA)
-        linear.weight.mul_(scale[None, :])
-        parent, _, child = name.rpartition(".")
-        setattr(network.get_submodule(parent), child, SmoothedInput(1 / scale, linear))
+    _smooth_and_fuse(network, ranges)
     previous = torch.backends.quantized.engine
     with warnings.catch_warnings():
         # torch.ao.quantization 은 torchao 로 옮겨 가는 중이라 사용 중단 경고를 냅니다. 동작은 같습니다.

@@ -382,6 +382,52 @@ def test_smoothing_moves_the_activation_range_into_the_weights_without_changing_
     assert (hidden * smoothed.inverse_scale).abs().amax(0).max() < hidden.abs().amax(0).max()
 
 
+def test_shared_projection_computes_once_per_input_and_matches_the_separate_layers():
+    from course_utils.scoring import ProjectionPart, SharedProjection
+
+    torch.manual_seed(0)
+    linears = [torch.nn.Linear(8, width) for width in (8, 8, 4)]
+    shared = SharedProjection(linears)
+    parts = [ProjectionPart(shared, index) for index in range(3)]
+    calls = []
+    shared.linear.register_forward_hook(lambda module, inputs, output: calls.append(inputs[0]))
+    first, second = torch.randn(5, 8), torch.randn(5, 8)
+    with torch.no_grad():
+        for hidden in (first, second):
+            for part, linear in zip(parts, linears, strict=True):
+                assert torch.allclose(part(hidden), linear(hidden), atol=1e-6)
+        assert len(calls) == 2  # 입력마다 한 번만 곱합니다
+        # 순서가 바뀌거나 같은 몫을 두 번 받아도 값은 맞습니다 (다시 계산할 뿐).
+        assert torch.allclose(parts[2](first), linears[2](first), atol=1e-6)
+        assert torch.allclose(parts[2](first), linears[2](first), atol=1e-6)
+        assert torch.allclose(parts[0](second), linears[0](second), atol=1e-6)
+    assert len(calls) == 5
+
+
+def test_smoothing_and_fused_projections_leave_the_fp32_scores_unchanged(standin, course_pairs):
+    import copy
+
+    from course_utils.scoring import (
+        ScaledActivation,
+        SharedProjection,
+        SmoothedInput,
+        _input_ranges,
+        _smooth_and_fuse,
+    )
+
+    query, texts = course_pairs
+    prepared = copy.deepcopy(standin)
+    _smooth_and_fuse(prepared[0].model, _input_ranges(standin, [(query, texts[:8])]))
+    kinds = {type(module) for module in prepared[0].model.modules()}
+    assert {SharedProjection, ScaledActivation, SmoothedInput} <= kinds
+    layer, original = prepared[0].model.bert.encoder.layer[0], standin[0].model.bert.encoder.layer[0]
+    assert not torch.allclose(layer.output.dense.weight, original.output.dense.weight)  # 범위를 옮겼습니다
+    cost = BatchCost(per_call_s=0.01, per_token_s=1e-5)  # 같은 배치 나눔으로 견줍니다
+    expected, _ = score_pairs(standin, query, texts, cost=cost)
+    actual, _ = score_pairs(prepared, query, texts, cost=cost)
+    assert actual == pytest.approx(expected, abs=1e-4)
+
+
 def test_reranker_int8_option_scores_with_a_quantized_copy_close_to_fp32(course_pairs):
     from course_utils.rerankers import load_reranker
 
