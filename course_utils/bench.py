@@ -267,6 +267,8 @@ QUICK_CANDIDATES = (10, 20)
 #: int8 과 fp32 를 견주는 모양: 강의가 int8 을 권하는 중간·큰 모델과 오프라인 모델.
 QUANTIZED_SHAPES = ("MiniLM-L12", "e5-small", "XLM-R base", "XLM-R large")
 COMPARE_CANDIDATES = 20
+#: 전체 실행에서 int8 과 fp32 를 견줄 질의 수.
+COMPARE_QUERIES = 10
 #: 처음 점수까지의 시간(콜드 스타트)을 재는 로컬 백엔드.
 COLD_START_BACKENDS = ("cross-encoder", "flashrank", "feature-ltr")
 #: 저장소에 함께 싣는 2코어 CPU 측정값 (README 표와 노트북의 시간 추정이 이 파일을 씁니다).
@@ -348,7 +350,12 @@ class BenchmarkReport:
             parts.append(
                 f"fp32 ↔ int8 순위 일치 (오프라인 e5-small 모델, 질의 {agreement['queries']}개 × 후보 "
                 f"{agreement['candidates']}개): top-10 겹침 {agreement['top10_overlap']:.3f}"
-                f" · 켄달 타우 {agreement['kendall_tau']:.3f}"
+                + (
+                    " [{:.3f}, {:.3f}]".format(*agreement["top10_overlap_95ci"])
+                    if "top10_overlap_95ci" in agreement
+                    else ""
+                )
+                + f" · 켄달 타우 {agreement['kendall_tau']:.3f}"
             )
         for item in self.cold_start:
             parts.append(
@@ -651,7 +658,8 @@ def _compare_int8(encoder, shape: ModelShape, workload, batch_size: int, max_sec
 
 
 def _ranking_agreement(query_count: int, batch_size: int) -> dict | None:
-    """오프라인 모델(e5-small)의 fp32 와 int8 이 강의의 1단계 후보를 얼마나 같게 세우는지 (질의마다 평균).
+    """오프라인 모델(e5-small)의 fp32 와 int8 이 강의의 1단계 후보를 얼마나 같게 세우는지 (질의마다 평균, top-10
+    겹침에는 질의를 다시 뽑는 95% 부트스트랩 구간).
 
     후보는 강의 노트북과 같은 하이브리드 1단계 상위 ``COMPARE_CANDIDATES`` 개입니다 (관련 있는 문단이 몰려
     있어 점수가 가까우므로, 무작위 문단보다 순위가 바뀌기 쉬운 조건입니다). nDCG@10 도 함께 잽니다.
@@ -661,7 +669,7 @@ def _ranking_agreement(query_count: int, batch_size: int) -> dict | None:
 
     from .data import load_course_dataset, to_documents
     from .env import quiet_model_loading
-    from .metrics import evaluate
+    from .metrics import EvaluationResult, bootstrap_interval, evaluate
     from .offline_models import cross_encoder_path
     from .retrieval import build_retriever, retrieval_run
     from .scoring import quantize_int8, score_pairs
@@ -676,7 +684,8 @@ def _ranking_agreement(query_count: int, batch_size: int) -> dict | None:
     if int8 is None:
         return None
     runs: dict[str, dict[str, dict[str, float]]] = {"fp32": {}, "int8": {}}
-    overlaps, taus = [], []
+    overlaps: dict[str, float] = {}
+    taus = []
     for query_id, query in chosen.items():
         doc_ids = rank_documents(first_stage[query_id])
         texts = [document_text(corpus[doc_id]) for doc_id in doc_ids]
@@ -687,14 +696,20 @@ def _ranking_agreement(query_count: int, batch_size: int) -> dict | None:
         for name, values in scores.items():
             runs[name][query_id] = dict(zip(doc_ids, values, strict=True))
         top = {name: set(rank_documents(runs[name][query_id])[:10]) for name in runs}
-        overlaps.append(len(top["fp32"] & top["int8"]) / 10)
+        overlaps[query_id] = len(top["fp32"] & top["int8"]) / 10
         taus.append(kendalltau(scores["fp32"], scores["int8"]).statistic)
     judged = {query_id: qrels[query_id] for query_id in chosen}
+    per_query = EvaluationResult(
+        {"top10_overlap": statistics.fmean(overlaps.values())},
+        {query_id: {"top10_overlap": overlap} for query_id, overlap in overlaps.items()},
+        [],
+    )
     return {
         "model": "multilingual-e5-small (크로스 인코더 모양, 오프라인 모델)",
         "queries": len(chosen),
         "candidates": COMPARE_CANDIDATES,
-        "top10_overlap": statistics.fmean(overlaps),
+        "top10_overlap": per_query["top10_overlap"],
+        "top10_overlap_95ci": list(bootstrap_interval(per_query, "top10_overlap")),
         "kendall_tau": statistics.fmean(taus),
         **{f"{name}_ndcg@10": evaluate(judged, run, ["ndcg@10"])["ndcg@10"] for name, run in runs.items()},
     }
@@ -781,7 +796,7 @@ def run_benchmark(
         max_seconds: 한 칸에 쓸 시간의 상한. 넘으면 질의 2개 이후 멈춥니다.
         comparisons: 라이브러리 경로, int8 대 fp32, 순위 일치, 콜드 스타트도 잴지 (끄면 강의 경로의 표만).
         progress: 진행 상황을 출력할지.
-        agreement_queries: fp32 와 int8 의 순위 일치를 잴 test 질의 수 (기본: ``quick`` 이면 10, 아니면 30).
+        agreement_queries: fp32 와 int8 의 순위 일치를 잴 test 질의 수 (기본: ``quick`` 이면 10, 아니면 100 전부).
         cold_start_backends: 콜드 스타트를 잴 백엔드 (기본: ``quick`` 이면 ``cross-encoder`` 만, 아니면
             ``COLD_START_BACKENDS``).
 
@@ -805,7 +820,7 @@ def run_benchmark(
         raise ValueError(f"candidates 는 1–{len(corpus)} 사이의 정수여야 합니다 (받은 값: {list(candidates)}).")
     if queries < 1:
         raise ValueError(f"queries 는 1 이상이어야 합니다 (받은 값: {queries}).")
-    agreement_queries = agreement_queries if agreement_queries is not None else (10 if quick else 30)
+    agreement_queries = agreement_queries if agreement_queries is not None else (10 if quick else len(test_queries))
     if not 1 <= agreement_queries <= len(test_queries):
         raise ValueError(f"agreement_queries 는 1–{len(test_queries)} 사이여야 합니다 (받은 값: {agreement_queries}).")
     if cold_start_backends is None:
@@ -843,7 +858,9 @@ def run_benchmark(
             report.rows.extend(rows)
         encoder.to(torch.float32)
         if comparisons and name in QUANTIZED_SHAPES and device == "cpu":
-            compare_workload = _workload(test_queries, corpus, queries, COMPARE_CANDIDATES, shape.prompt)
+            # 배율은 질의마다의 비의 중앙값이라, 칸의 표본(queries)보다 많은 질의로 잽니다 (상한은 max_seconds).
+            compare_queries = queries if quick else max(queries, COMPARE_QUERIES)
+            compare_workload = _workload(test_queries, corpus, compare_queries, COMPARE_CANDIDATES, shape.prompt)
             quantized = _compare_int8(encoder, shape, compare_workload, batch_size, max_seconds)
             if quantized is not None:
                 report.quantization.append(quantized)
