@@ -308,6 +308,8 @@ def test_committed_reference_covers_every_shape_and_candidate_count():
     # 효율의 분모는 같은 실행의 행렬곱 최고치이고, 그 값과 모양이 함께 실립니다.
     assert all(0 < row["efficiency"] <= 1.0 and row["peak_gflops"] > 0 and row["peak_gemm"] for row in report.rows)
     assert report.agreement["queries"] >= 30 and report.agreement["top10_overlap"] >= 0.9
+    low, high = report.agreement["top10_overlap_95ci"]  # 품질 수치에는 구간이 함께 실립니다
+    assert low <= report.agreement["top10_overlap"] <= high
     # 시간 어림은 측정값에 비례합니다.
     assert estimate_seconds("XLM-R large", 2, 20, report) == pytest.approx(
         2 * report.row("XLM-R large", 20)["p50_ms"] / 1000
