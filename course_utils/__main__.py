@@ -86,7 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench_parser.add_argument("--candidates", nargs="+", type=int, help="질의당 후보 수들 (기본: 10 20 50 100)")
     bench_parser.add_argument("--queries", type=int, help="후보 수마다 잴 질의 수 (기본: 5, --quick 이면 3)")
     bench_parser.add_argument(
-        "--agreement-queries", type=int, help="fp32 와 int8 의 순위 일치를 잴 test 질의 수 (기본: 30, --quick 이면 10)"
+        "--agreement-queries",
+        type=int,
+        help="fp32 와 int8 의 순위 일치를 잴 test 질의 수 (기본: test 질의 100개 전부, --quick 이면 10)",
     )
     bench_parser.add_argument(
         "--cold-start",
