@@ -283,7 +283,7 @@ class ScaledActivation(torch.nn.Module):
 
 
 class SharedProjection(torch.nn.Module):
-    """같은 입력을 받는 선형층 여럿(어텐션의 질의·키·값 투영)을 하나로 합친 층: 한 번 곱해 나눠 줍니다.
+    """같은 입력을 받는 선형층 여럿(어텐션의 Q·K·V 투영)을 하나로 합친 층: 한 번 곱해 나눠 줍니다.
 
     int8 에서는 선형층마다 입력을 한 번씩 양자화하므로, 셋을 합치면 양자화 한 번과 더 큰 행렬곱 한 번으로
     끝납니다. 모델 코드는 그대로 세 층을 차례로 부르고, 각 자리의 ``ProjectionPart`` 가 자기 몫을 받아 갑니다.
@@ -420,7 +420,7 @@ def _fastest_int8_engine(quantization) -> str:
 
 @torch.no_grad()
 def _smooth_and_fuse(network: torch.nn.Module, ranges: Mapping[str, torch.Tensor]) -> None:
-    """양자화 전에 선형층의 입력 범위를 가중치로 옮기고 (SmoothQuant) 질의·키·값 투영을 합칩니다 (제자리에서).
+    """양자화 전에 선형층의 입력 범위를 가중치로 옮기고 (SmoothQuant) Q·K·V 투영을 합칩니다 (제자리에서).
 
     fp32 에서의 결과는 그대로입니다. 나누는 곱셈(``1 / s``)은 될 수 있으면 따로 두지 않습니다: 어텐션 출력층의 것은
     값 투영의 가중치에, FFN 둘째 층의 것은 활성화 함수의 출력에 넣습니다.
@@ -432,7 +432,7 @@ def _smooth_and_fuse(network: torch.nn.Module, ranges: Mapping[str, torch.Tensor
     modules = dict(network.named_modules())
     for name, linear in modules.items():
         if name not in ranges or name.rpartition(".")[2] in ATTENTION_PROJECTIONS:
-            continue  # 질의·키·값 투영은 하나로 합친 뒤 함께 (아래)
+            continue  # Q·K·V 투영은 하나로 합친 뒤 함께 (아래)
         scale = _smoothing_scale(ranges[name], linear.weight)
         linear.weight.mul_(scale[None, :])
         block = name.removesuffix("output.dense")
@@ -460,7 +460,7 @@ def quantize_int8(model, calibration: Sequence[tuple[str, Sequence[str]]] | None
 
     1. 보정 쌍(기본: 강의 train 질의 4개 × 문단 8개)으로 선형층마다 입력 채널의 범위를 잽니다.
     2. 채널마다 ``s = 활성값 범위^α / 가중치 범위^(1−α)`` (α = 0.85) 로 활성값을 나누고 가중치에 곱해 둡니다
-       (SmoothQuant). 결과는 fp32 에서 똑같고, 양자화 오차만 줄어듭니다. 같은 입력을 받는 질의·키·값 투영은
+       (SmoothQuant). 결과는 fp32 에서 똑같고, 양자화 오차만 줄어듭니다. 같은 입력을 받는 Q·K·V 투영은
        하나로 합쳐 활성값을 한 번만 양자화합니다 (``_smooth_and_fuse``).
     3. 가중치는 출력 채널마다 int8 로, 활성값은 배치마다 범위를 재어 int8 로 바꿔 곱합니다. 양자화 엔진은
        이 CPU 에서 더 빠른 쪽(FBGEMM 또는 oneDNN)을 재어 고릅니다.
