@@ -418,6 +418,44 @@ def _fastest_int8_engine(quantization) -> str:
     return min(timings, key=timings.__getitem__)
 
 
+class FullRangeLinear(torch.nn.Module):
+    """동적 int8 선형층을 활성값의 8비트 전체 범위(0–255)로 부릅니다: torch 의 기본 모듈은 7비트(0–127)만 씁니다.
+
+    7비트는 VNNI 가 없는 x86 CPU 에서 int8 곱의 16비트 중간 합이 넘치지(포화, saturation) 않게 하려는 것입니다.
+    넘치지 않는 CPU 에서는 눈금이 두 배로 촘촘해져 활성값의 양자화 오차가 절반이 되고, 속도는 같습니다.
+    ``quantize_int8`` 은 이 CPU 에서 넘치지 않는다는 것을 확인했을 때만 씁니다 (``_full_range_is_exact``).
+    """
+
+    def __init__(self, quantized: torch.nn.Module) -> None:
+        super().__init__()
+        self.quantized = quantized
+
+    def forward(self, hidden: torch.Tensor) -> torch.Tensor:
+        packed = self.quantized._packed_params._packed_params
+        return torch.ops.quantized.linear_dynamic(hidden, packed, reduce_range=False)
+
+
+def _full_range_is_exact(quantization) -> bool:
+    """지금 엔진에서 활성값을 8비트 전체 범위로 곱해도 값이 맞는지 (중간 합이 넘치지 않는지) 한 번 곱해 봅니다.
+
+    활성값 255 × 가중치 127 인 64채널 내적은 두 쌍씩 16비트로 더하는 CPU 에서 넘쳐 절반쯤이 나옵니다.
+    """
+    layer = torch.nn.Sequential(torch.nn.Linear(64, 1, bias=False))
+    torch.nn.init.ones_(layer[0].weight)
+    quantized = quantization.quantize_dynamic(layer, {torch.nn.Linear: quantization.per_channel_dynamic_qconfig})
+    product = FullRangeLinear(quantized[0])(torch.ones(1, 64)).item()
+    return abs(product - 64) < 1
+
+
+def _use_full_range(network: torch.nn.Module) -> None:
+    """양자화된 모델의 동적 int8 선형층을 모두 ``FullRangeLinear`` 로 감쌉니다 (제자리에서)."""
+    dynamic_linear = torch.ao.nn.quantized.dynamic.Linear
+    for name, module in list(network.named_modules()):
+        if type(module) is dynamic_linear:
+            parent, _, child = name.rpartition(".")
+            setattr(network.get_submodule(parent), child, FullRangeLinear(module))
+
+
 @torch.no_grad()
 def _smooth_and_fuse(network: torch.nn.Module, ranges: Mapping[str, torch.Tensor]) -> None:
     """양자화 전에 선형층의 입력 범위를 가중치로 옮기고 (SmoothQuant) Q·K·V 투영을 합칩니다 (제자리에서).
@@ -455,7 +493,7 @@ def _smooth_and_fuse(network: torch.nn.Module, ranges: Mapping[str, torch.Tensor
 
 
 @torch.no_grad()
-def quantize_int8(model, calibration: Sequence[tuple[str, Sequence[str]]] | None = None):
+def quantize_int8(model, calibration: Sequence[tuple[str, Sequence[str]]] | None = None, full_range: bool = True):
     """선형층을 int8 로 바꾼 사본 (CPU 전용 동적 양자화). torch 가 이 API 를 없앴으면 ``None``.
 
     1. 보정 쌍(기본: 강의 train 질의 4개 × 문단 8개)으로 선형층마다 입력 채널의 범위를 잽니다.
@@ -463,7 +501,8 @@ def quantize_int8(model, calibration: Sequence[tuple[str, Sequence[str]]] | None
        (SmoothQuant). 결과는 fp32 에서 똑같고, 양자화 오차만 줄어듭니다. 같은 입력을 받는 Q·K·V 투영은
        하나로 합쳐 활성값을 한 번만 양자화합니다 (``_smooth_and_fuse``).
     3. 가중치는 출력 채널마다 int8 로, 활성값은 배치마다 범위를 재어 int8 로 바꿔 곱합니다. 양자화 엔진은
-       이 CPU 에서 더 빠른 쪽(FBGEMM 또는 oneDNN)을 재어 고릅니다.
+       이 CPU 에서 더 빠른 쪽(FBGEMM 또는 oneDNN)을 재어 고릅니다. 활성값은 이 CPU 에서 중간 합이 넘치지 않으면
+       (VNNI·AMX 가 있는 CPU) torch 기본의 7비트 대신 8비트 전체 범위를 씁니다 (``FullRangeLinear``).
 
     임베딩·LayerNorm·어텐션의 행렬곱은 fp32 그대로라 점수는 fp32 와 조금 다르고, 같은 쌍도 함께 묶인 쌍에 따라
     점수가 조금 바뀝니다. 순위가 얼마나 같은지는 벤치마크(``python -m course_utils bench``)가 잽니다.
@@ -471,6 +510,7 @@ def quantize_int8(model, calibration: Sequence[tuple[str, Sequence[str]]] | None
     Args:
         model: CPU 의 ``sentence_transformers.CrossEncoder`` (바뀌지 않습니다).
         calibration: ``[(질의, [문서, ...]), ...]`` 보정 쌍. ``None`` 이면 강의 train 분할에서 고릅니다.
+        full_range: 활성값에 8비트 전체 범위를 쓸지 (넘치지 않는 CPU 에서만 씁니다). ``False`` 면 torch 기본 7비트.
 
     Example:
         >>> import contextlib, io, torch
@@ -504,6 +544,8 @@ def quantize_int8(model, calibration: Sequence[tuple[str, Sequence[str]]] | None
             quantized[0].model = quantization.quantize_dynamic(
                 network, {torch.nn.Linear: quantization.per_channel_dynamic_qconfig}, dtype=torch.qint8
             )
+            if full_range and _full_range_is_exact(quantization):
+                _use_full_range(quantized[0].model)
         finally:
             torch.backends.quantized.engine = previous
     return quantized
