@@ -25,6 +25,7 @@ from pathlib import Path
 from .data import Corpus, Qrels, Queries, document_text, load_beir
 from .env import quiet_model_loading
 from .metrics import EvaluationResult, evaluate
+from .rerankers.base import _check_positive
 
 #: CPU 기본값: 2코어에서 3분 안쪽 (2026-12, 걸음당 약 4–6초).
 DEFAULT_STEPS = 24
@@ -97,12 +98,6 @@ class FineTuneReport:
     losses: tuple[float, ...]
 
 
-def _check_positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} 값은 1 이상의 정수여야 합니다 (받은 값: {value!r}).")
-    return value
-
-
 def finetune_embeddings(
     data_dir: str | Path,
     output_dir: str | Path,
@@ -136,7 +131,7 @@ def finetune_embeddings(
 
     from .offline_models import bi_encoder_path
 
-    steps, batch_size = _check_positive_int("steps", steps), _check_positive_int("batch_size", batch_size)
+    steps, batch_size = _check_positive("steps", steps), _check_positive("batch_size", batch_size)
     if not 0 < learning_rate < 1:
         raise ValueError(f"learning_rate 는 0 과 1 사이여야 합니다 (받은 값: {learning_rate!r}).")
     corpus, queries, qrels = load_beir(data_dir, split="train")

@@ -307,9 +307,10 @@ def test_committed_reference_covers_every_shape_and_candidate_count():
     assert all(wait <= 5.0 for wait in waits.values()), waits
     # 효율의 분모는 같은 실행의 행렬곱 최고치이고, 그 값과 모양이 함께 실립니다.
     assert all(0 < row["efficiency"] <= 1.0 and row["peak_gflops"] > 0 and row["peak_gemm"] for row in report.rows)
-    assert report.agreement["queries"] >= 30 and report.agreement["top10_overlap"] >= 0.9
-    low, high = report.agreement["top10_overlap_95ci"]  # 품질 수치에는 구간이 함께 실립니다
-    assert low <= report.agreement["top10_overlap"] <= high
+    # int8 의 순위는 fp32 와 상위 10개가 95% 넘게 같습니다: 구간의 하한까지 (품질 수치에는 구간이 함께 실립니다).
+    assert report.agreement["queries"] >= 30
+    low, high = report.agreement["top10_overlap_95ci"]
+    assert 0.95 <= low <= report.agreement["top10_overlap"] <= high
     # 시간 어림은 측정값에 비례합니다.
     assert estimate_seconds("XLM-R large", 2, 20, report) == pytest.approx(
         2 * report.row("XLM-R large", 20)["p50_ms"] / 1000
@@ -366,6 +367,35 @@ def test_int8_copy_quantizes_every_linear_layer_and_keeps_the_ranking(standin, c
     assert fp32_scores != int8_scores
     top = lambda scores: set(sorted(range(len(texts)), key=lambda i: -scores[i])[:10])  # noqa: E731
     assert len(top(fp32_scores) & top(int8_scores)) >= 8
+
+
+def test_int8_uses_the_full_8_bit_activation_range_where_the_cpu_does_not_saturate(standin, course_pairs):
+    from course_utils.scoring import FullRangeLinear
+
+    query, texts = course_pairs
+    cost = BatchCost(per_call_s=0.01, per_token_s=1e-5)  # 세 모델을 같은 배치 나눔으로 견줍니다
+    exact, _ = score_pairs(standin, query, texts, cost=cost)
+    full, reduced = quantize_int8(standin), quantize_int8(standin, full_range=False)
+    wrapped = [module for module in full[0].model.modules() if isinstance(module, FullRangeLinear)]
+    assert not any(isinstance(module, FullRangeLinear) for module in reduced[0].model.modules())
+    if torch.cpu._is_vnni_supported():  # VNNI 는 int8 곱을 32비트로 바로 더하므로 넘치지 않습니다
+        assert len(wrapped) == 48  # 12층 × (합친 Q·K·V, 어텐션 출력, FFN 두 층)
+
+    def error(model) -> float:
+        return sum(abs(a - b) for a, b in zip(score_pairs(model, query, texts, cost=cost)[0], exact, strict=True))
+
+    if wrapped:  # 눈금이 두 배로 촘촘해 fp32 에 더 가깝습니다
+        assert error(full) < 0.8 * error(reduced)
+
+
+def test_int8_keeps_torchs_7_bit_activations_where_the_full_range_would_saturate(standin, monkeypatch):
+    from course_utils.scoring import FullRangeLinear
+
+    # 16비트 중간 합이 넘치는 CPU 를 흉내 냅니다: 확인용 내적(참값 64)이 절반쯤으로 나옵니다.
+    monkeypatch.setattr(FullRangeLinear, "forward", lambda self, hidden: torch.full((len(hidden), 1), 32.4))
+    int8 = quantize_int8(standin)
+    assert not any(isinstance(module, FullRangeLinear) for module in int8[0].model.modules())
+    assert any(type(module) is torch.ao.nn.quantized.dynamic.Linear for module in int8[0].model.modules())
 
 
 def test_smoothing_moves_the_activation_range_into_the_weights_without_changing_the_output():

@@ -15,7 +15,7 @@ SMALL_CELLS = {"TinyBERT-L2": (10, 20, 50, 100), "e5-small": (10, 20)}
 QUERIES = 9
 #: 한 칸의 배율이 잡음으로 내려갈 수 있는 만큼 (2코어를 다른 프로그램과 나눠 쓸 때 같은 경로끼리도 ±10% 흔들림).
 CELL_NOISE = 0.9
-#: 오프라인 모델(e5-small) int8 의 fp32 대비 배율 하한. 조용한 2코어 Intel Xeon 에서 1.8–1.9배를 재므로 잡음만큼 낮춰 둡니다.
+#: 오프라인 모델(e5-small) int8 의 fp32 대비 배율 하한. 2코어 Intel Xeon 에서 1.8–1.9배, AMD EPYC 에서 2.6배를 재므로 잡음만큼 낮춰 둡니다.
 INT8_MIN_SPEEDUP = 1.5
 
 
