@@ -419,7 +419,7 @@ def _fastest_int8_engine(quantization) -> str:
 
 
 class FullRangeLinear(torch.nn.Module):
-    """동적 int8 선형층을 활성값의 8비트 전체 범위(0–255)로 부릅니다: torch 의 기본 모듈은 7비트(0–127)만 씁니다.
+    """동적 int8 선형층을 활성값의 8비트 전체 범위(0–255)로 실행합니다. torch 의 기본 모듈은 7비트(0–127)만 씁니다.
 
     7비트는 VNNI 가 없는 x86 CPU 에서 int8 곱의 16비트 중간 합이 넘치지(포화, saturation) 않게 하려는 것입니다.
     넘치지 않는 CPU 에서는 눈금이 두 배로 촘촘해져 활성값의 양자화 오차가 절반이 되고, 속도는 같습니다.
@@ -438,7 +438,7 @@ class FullRangeLinear(torch.nn.Module):
 def _full_range_is_exact(quantization) -> bool:
     """지금 엔진에서 활성값을 8비트 전체 범위로 곱해도 값이 맞는지 (중간 합이 넘치지 않는지) 한 번 곱해 봅니다.
 
-    활성값 255 × 가중치 127 인 64채널 내적은 두 쌍씩 16비트로 더하는 CPU 에서 넘쳐 절반쯤이 나옵니다.
+    활성값 255 × 가중치 127 인 64채널 내적은 두 쌍씩 16비트로 더하는 CPU 에서 넘쳐 참값의 절반쯤이 나옵니다.
     """
     layer = torch.nn.Sequential(torch.nn.Linear(64, 1, bias=False))
     torch.nn.init.ones_(layer[0].weight)
