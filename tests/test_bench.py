@@ -488,8 +488,8 @@ def test_reranker_int8_option_scores_with_a_quantized_copy_close_to_fp32(course_
     fp32 = load_reranker("cross-encoder", max_length=256)
     int8 = load_reranker("cross-encoder", max_length=256, quantize="int8")
     assert int8.quantize == "int8" and fp32.quantize is None
-    assert not any(isinstance(module, torch.nn.Linear) for module in int8._encoder.client[0].model.modules())
-    assert any(isinstance(module, torch.nn.Linear) for module in fp32._encoder.client[0].model.modules())
+    assert not any(isinstance(module, torch.nn.Linear) for module in int8._encoder[0].model.modules())
+    assert any(isinstance(module, torch.nn.Linear) for module in fp32._encoder[0].model.modules())
     # 활성값의 범위를 배치마다 재므로 int8 점수는 fp32 와 조금 다르고, 순위는 거의 같습니다.
     exact = fp32.rank(query, texts)
     approximate = int8.rank(query, texts)

@@ -1,10 +1,10 @@
-"""백엔드 ``cross-encoder``: 허브의 크로스 인코더를 sentence-transformers ``CrossEncoder`` 로 (LangChain
-``HuggingFaceCrossEncoder`` 를 거쳐) 씁니다. 모델을 찾지 못하면 같은 코드 경로로 오프라인 모델을 씁니다.
+"""백엔드 ``cross-encoder``: 허브의 크로스 인코더를 sentence-transformers ``CrossEncoder`` 로 씁니다
+(LangChain 파이프라인에는 ``HuggingFaceCrossEncoder`` 에 씌운 ``CrossEncoderReranker`` 로). 모델을 찾지 못하면
+같은 코드 경로로 오프라인 모델을 씁니다.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 from collections.abc import Sequence
 
@@ -76,30 +76,21 @@ def _scored_cross_encoder_reranker_class():
     return ScoredCrossEncoderReranker
 
 
-@dataclasses.dataclass
-class _PlainCrossEncoder:
-    """``HuggingFaceCrossEncoder`` 가 없을 때 그 자리에 두는 것: 강의 코드는 ``.client`` 만 씁니다."""
-
-    client: object
-
-
 @functools.cache
 def _load_encoder(source: str, model_kwargs: tuple[tuple[str, object], ...]):
-    """같은 폴더·설정의 모델은 한 프로세스에서 한 번만 불러옵니다 (오프라인에서는 여러 모델 이름이 같은 폴더를 씁니다).
+    """``sentence_transformers.CrossEncoder`` 를 LangChain ``HuggingFaceCrossEncoder`` 와 같은 인자로 만듭니다.
 
-    ``langchain-community`` 가 없으면 같은 ``sentence_transformers.CrossEncoder`` 를 직접 만듭니다.
+    같은 폴더·설정의 모델은 한 프로세스에서 한 번만 불러옵니다 (오프라인에서는 여러 모델 이름이 같은 폴더를 씁니다).
+    LangChain 의 감싸개는 ``as_compressor`` 에서 이 모델에 씌웁니다: ``rank`` 만 쓰는 코드는 LangChain 의
+    검색기 모듈을 불러오는 시간(2코어에서 약 0.7초)을 기다리지 않습니다.
     """
-    wrapper = _community_class("cross_encoders", "HuggingFaceCrossEncoder", "cross-encoder")
-    with quiet_model_loading():
-        if wrapper is None:
-            from sentence_transformers import CrossEncoder
+    from sentence_transformers import CrossEncoder
 
-            encoder = _PlainCrossEncoder(client=CrossEncoder(source, **dict(model_kwargs)))
-        else:
-            encoder = wrapper(model_name=source, model_kwargs=dict(model_kwargs))
+    with quiet_model_loading():
+        encoder = CrossEncoder(source, **dict(model_kwargs))
     if dict(model_kwargs)["device"] == "cuda":
         # GPU 에서는 fp16 이 빠르고 점수 차이는 작습니다. .half() 는 transformers 판에 상관없이 같습니다.
-        encoder.client.half()
+        encoder.half()
     return encoder
 
 
@@ -112,16 +103,13 @@ def _load_int8_encoder(source: str, model_kwargs: tuple[tuple[str, object], ...]
     """``_load_encoder`` 의 모델을 int8 로 동적 양자화한 사본 (한 프로세스에서 한 번만 만듭니다)."""
     from ..scoring import quantize_int8
 
-    encoder = _load_encoder(source, model_kwargs)
-    int8 = quantize_int8(encoder.client)
+    int8 = quantize_int8(_load_encoder(source, model_kwargs))
     if int8 is None:
         raise RuntimeError(
             'quantize="int8" 에 필요한 torch.ao.quantization.quantize_dynamic 이 이 torch 에 없습니다. '
             "quantize=None 으로 fp32 를 쓰세요."
         )
-    if isinstance(encoder, _PlainCrossEncoder):
-        return dataclasses.replace(encoder, client=int8)
-    return encoder.model_copy(update={"client": int8})
+    return int8
 
 
 @register_backend(
@@ -133,7 +121,8 @@ def _load_int8_encoder(source: str, model_kwargs: tuple[tuple[str, object], ...]
     pip_packages=("sentence-transformers", "langchain-community"),
 )
 class CrossEncoderBackend(Reranker):
-    """허브의 크로스 인코더를 ``langchain_community`` 의 ``HuggingFaceCrossEncoder`` 로 불러 씁니다.
+    """허브의 크로스 인코더를 ``sentence_transformers.CrossEncoder`` 로 불러 씁니다 (``as_compressor`` 는 그 모델을
+    ``langchain_community`` 의 ``HuggingFaceCrossEncoder`` 에 씌운 LangChain ``CrossEncoderReranker``).
 
     모델을 찾지 못하면(오프라인, 사전 다운로드 없음) 같은 코드 경로로 오프라인 모델(multilingual-e5-small 을
     크로스 인코더 모양으로 만든 것, ``course_utils.offline_models``)을 쓰고 배너로 알립니다.
@@ -180,12 +169,13 @@ class CrossEncoderBackend(Reranker):
             model_kwargs["trust_remote_code"] = True
         self.max_length = model_kwargs["max_length"]
         loader = _load_int8_encoder if quantize == "int8" else _load_encoder
+        self._source, self._model_kwargs = source, model_kwargs
         self._encoder = loader(source, tuple(sorted(model_kwargs.items())))
 
     def _score(self, query: str, texts: list[str]) -> list[float]:
         from ..scoring import score_pairs
 
-        scores, tokens = score_pairs(self._encoder.client, query, texts, self.batch_size, self.max_length)
+        scores, tokens = score_pairs(self._encoder, query, texts, self.batch_size, self.max_length)
         _warn_truncated(tokens.truncated, self.max_length)
         return scores
 
@@ -194,6 +184,15 @@ class CrossEncoderBackend(Reranker):
         return described if self.quantize is None else f"{described} · int8 (동적 양자화)"
 
     def as_compressor(self, top_n: int = 3) -> BaseDocumentCompressor:
-        if isinstance(self._encoder, _PlainCrossEncoder):
+        """LangChain ``CrossEncoderReranker`` (점수를 ``metadata`` 에 남기는 하위 클래스) 를 돌려줍니다.
+
+        ``langchain-community`` 가 없으면 강의의 ``RerankerCompressor`` 를 씁니다.
+        """
+        top_n = _check_positive("top_n", top_n)
+        wrapper = _community_class("cross_encoders", "HuggingFaceCrossEncoder", "cross-encoder")
+        if wrapper is None:
             return super().as_compressor(top_n)
-        return _scored_cross_encoder_reranker_class()(model=self._encoder, top_n=_check_positive("top_n", top_n))
+        # HuggingFaceCrossEncoder(...) 는 만들 때 모델을 또 불러오므로, 이미 불러온 (int8 이면 양자화한) 모델을
+        # 같은 인자와 함께 client 로 넣습니다.
+        model = wrapper.model_construct(model_name=self._source, model_kwargs=self._model_kwargs, client=self._encoder)
+        return _scored_cross_encoder_reranker_class()(model=model, top_n=top_n)
