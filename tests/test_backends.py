@@ -78,6 +78,27 @@ def test_compressors_are_the_real_langchain_classes(backend, compressor_class, p
     assert_pipeline_scores(compressor, pipeline_retriever, top_n=3)
 
 
+def test_cross_encoder_scores_without_loading_langchain_and_wraps_the_same_model_for_pipelines():
+    import subprocess
+
+    child = (
+        "import sys\n"
+        "from course_utils.rerankers import load_reranker\n"
+        "reranker = load_reranker('cross-encoder')\n"
+        "assert reranker.rank('질의', ['문서'])[0].score > 0\n"
+        "print(sorted(name for name in ('langchain_community', 'langchain_classic.retrievers') if name in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", child], capture_output=True, text=True, timeout=300, check=False)
+    # rank() 만 쓰면 LangChain 의 검색기 모듈을 불러오지 않습니다 (새 프로세스의 첫 점수가 그만큼 빠름).
+    assert done.returncode == 0 and done.stdout.strip().splitlines()[-1] == "[]", done.stderr[-2000:]
+    reranker = load_reranker("cross-encoder")
+    compressor = reranker.as_compressor(top_n=2)
+    # 파이프라인용 HuggingFaceCrossEncoder 는 모델을 다시 불러오지 않고 이미 불러온 그 모델을 씁니다.
+    assert type(compressor.model).__name__ == "HuggingFaceCrossEncoder"
+    assert compressor.model.client is reranker._encoder
+    assert compressor.model.model_name == str(cross_encoder_path())
+
+
 def test_api_backends_put_a_timeout_on_every_request():
     cohere_backend = load_reranker("cohere")
     assert cohere_backend._client._client_wrapper.get_timeout() == 30

@@ -180,6 +180,26 @@ def test_token_weights_favour_rare_pieces_and_ignore_specials_and_prefixes():
     assert weight["▁예방"] > 4 * max(weight["은"], weight["을"]) and weight["."] == offline_models.RARITY_FLOOR
 
 
+def test_tokenizer_config_names_the_added_tokens_so_loading_parses_tokenizer_json_once(monkeypatch):
+    import json
+
+    from transformers import AutoTokenizer
+
+    folder = cross_encoder_path()
+    config = json.loads((folder / "tokenizer_config.json").read_text(encoding="utf-8"))
+    added = json.loads((folder / "tokenizer.json").read_text(encoding="utf-8"))["added_tokens"]
+    assert {int(index): token for index, token in config["added_tokens_decoder"].items()} == {
+        token.pop("id"): token for token in added
+    }
+    # 특수 토큰이 tokenizer_config 에 없으면 transformers 는 17 MB 의 tokenizer.json 을 파이썬 json 으로도 읽습니다.
+    opened = []
+    load = json.load
+    monkeypatch.setattr(json, "load", lambda file, *args, **kwargs: opened.append(Path(file.name).name) or load(file))
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    assert "tokenizer_config.json" in opened and "tokenizer.json" not in opened
+    assert tokenizer.all_special_tokens and tokenizer.convert_ids_to_tokens(250001) == "<mask>"
+
+
 def test_cross_encoder_shape_needs_the_pair_segments():
     from transformers import AutoModelForSequenceClassification
 

@@ -142,7 +142,7 @@ def _check_pick(answer: object) -> str | None:
 # --- 문제 2: 파라미터 수까지 넣은 비용 어림 ----------------------------------------------------------
 
 #: 기준 측정 (강의 벤치마크 bench_2core.json, 2코어 CPU, fp32): XLM-R large 모양(bge-reranker-v2-m3)이
-#: 질의 하나의 후보 20개(강의 문단, 쌍당 약 170토큰)를 읽는 데 걸린 p50 (2026-12-06 AMD EPYC 측정에서 약 11.3초).
+#: 질의 하나의 후보 20개(강의 문단, 쌍당 약 170토큰)를 읽는 데 걸린 p50 (2026-12-06 AMD EPYC 측정에서 약 10.4초).
 _REFERENCE = reference_report()
 REFERENCE_PAIRS = 20
 REFERENCE_SECONDS = _REFERENCE.row("XLM-R large", REFERENCE_PAIRS)["p50_ms"] / 1000
