@@ -814,7 +814,7 @@ def run_benchmark(
     batch_size = batch_size or DEFAULT_BATCH_SIZE
     unknown = [name for name in shapes if name not in MODEL_SHAPES]
     if unknown:
-        raise ValueError(f"shapes 에 모르는 모양 {unknown} 이 있습니다. 쓸 수 있는 모양: {', '.join(MODEL_SHAPES)}")
+        raise ValueError(f"shapes 에 모르는 모양이 있습니다: {unknown}. 쓸 수 있는 모양: {', '.join(MODEL_SHAPES)}")
     corpus, test_queries, _ = load_course_dataset("test")
     if not all(isinstance(count, int) and 1 <= count <= len(corpus) for count in candidates):
         raise ValueError(f"candidates 는 1–{len(corpus)} 사이의 정수여야 합니다 (받은 값: {list(candidates)}).")
@@ -828,7 +828,7 @@ def run_benchmark(
     unknown = [backend for backend in cold_start_backends if backend not in BACKENDS]
     if unknown:
         raise ValueError(
-            f"cold_start_backends 에 모르는 백엔드 {unknown} 이 있습니다. 쓸 수 있는 백엔드: {', '.join(BACKENDS)}"
+            f"cold_start_backends 에 모르는 백엔드가 있습니다: {unknown}. 쓸 수 있는 백엔드: {', '.join(BACKENDS)}"
         )
 
     def say(message: str) -> None:

@@ -53,11 +53,11 @@ def _jsonl_records(path: Path) -> Iterator[tuple[int, dict]]:
 def _string_field(record: dict, field: str, path: Path, line_number: int, *, required: bool = True) -> str:
     value = record.get(field, None if required else "")
     if value is None:
-        raise DatasetFormatError(path, line_number, f"필수 필드 '{field}' 가 없습니다.")
+        raise DatasetFormatError(path, line_number, f"필수 필드가 없습니다: '{field}'.")
     if isinstance(value, int) and field == "_id":
         value = str(value)
     if not isinstance(value, str):
-        raise DatasetFormatError(path, line_number, f"'{field}' 는 문자열이어야 합니다 (받은 값: {value!r}).")
+        raise DatasetFormatError(path, line_number, f"필드 '{field}' 의 값은 문자열이어야 합니다 (받은 값: {value!r}).")
     if field == "_id" and not value.strip():
         raise DatasetFormatError(path, line_number, "'_id' 가 비어 있습니다.")
     return value
@@ -70,7 +70,7 @@ def _read_corpus(path: Path) -> Corpus:
         text = _string_field(record, "text", path, line_number)
         title = _string_field(record, "title", path, line_number, required=False)
         if doc_id in corpus:
-            raise DatasetFormatError(path, line_number, f"문서 id '{doc_id}' 가 중복됩니다.")
+            raise DatasetFormatError(path, line_number, f"문서 id 가 중복됩니다: '{doc_id}'.")
         if not text.strip() and not title.strip():
             raise DatasetFormatError(path, line_number, f"문서 '{doc_id}' 의 title 과 text 가 모두 비어 있습니다.")
         corpus[doc_id] = {"title": title, "text": text}
@@ -85,7 +85,7 @@ def _read_queries(path: Path) -> Queries:
         query_id = _string_field(record, "_id", path, line_number)
         text = _string_field(record, "text", path, line_number)
         if query_id in queries:
-            raise DatasetFormatError(path, line_number, f"질의 id '{query_id}' 가 중복됩니다.")
+            raise DatasetFormatError(path, line_number, f"질의 id 가 중복됩니다: '{query_id}'.")
         if not text.strip():
             raise DatasetFormatError(path, line_number, f"질의 '{query_id}' 의 text 가 비어 있습니다.")
         queries[query_id] = text

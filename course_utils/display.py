@@ -105,7 +105,7 @@ def metrics_table(
         )
     baseline = next(iter(rows)) if baseline is None else baseline
     if baseline not in rows:
-        raise ValueError(f"baseline {baseline!r} 이 rows 에 없습니다. 있는 줄: {list(rows)}")
+        raise ValueError(f"rows 에 없는 baseline 입니다: {baseline!r}. 있는 줄: {list(rows)}")
     metric_names = list(dict.fromkeys(name for result in rows.values() for name in result))
     primary = metric_names[0]
     columns = ("시스템", "질의", *(_metric_label(name) for name in metric_names))

@@ -113,7 +113,9 @@ def _check_nested(name: str, value: object) -> None:
         )
     for query_id, inner in value.items():
         if not isinstance(inner, Mapping):
-            raise TypeError(f"{name}['{query_id}'] 는 doc_id → 값 dict 여야 합니다 (받은 값: {type(inner).__name__}).")
+            raise TypeError(
+                f"{name}['{query_id}'] 의 값은 doc_id → 값 dict 이어야 합니다 (받은 값: {type(inner).__name__})."
+            )
 
 
 def evaluate(qrels: Qrels, run: Run, metrics: Iterable[str] = DEFAULT_METRICS) -> EvaluationResult:
@@ -189,7 +191,7 @@ def bootstrap_interval(
     import random
 
     if metric not in result:
-        raise ValueError(f"metric '{metric}' 이 결과에 없습니다. 있는 지표: {', '.join(result)}")
+        raise ValueError(f"metric '{metric}' 의 값이 결과에 없습니다. 있는 지표: {', '.join(result)}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence 는 0 과 1 사이여야 합니다 (받은 값: {confidence!r}).")
     if isinstance(resamples, bool) or not isinstance(resamples, int) or resamples < 100:
@@ -198,7 +200,9 @@ def bootstrap_interval(
     if baseline is not None:
         missing = [query_id for query_id in query_ids if query_id not in baseline.per_query]
         if missing or metric not in baseline:
-            raise ValueError(f"baseline 에 같은 질의와 지표 '{metric}' 이 있어야 합니다 (없는 질의: {missing[:5]}).")
+            raise ValueError(
+                f"baseline 에 같은 질의와 지표 '{metric}' 의 값이 있어야 합니다 (없는 질의: {missing[:5]})."
+            )
     values = [
         result.per_query[query_id][metric] - (baseline.per_query[query_id][metric] if baseline is not None else 0.0)
         for query_id in query_ids

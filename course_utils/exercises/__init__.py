@@ -85,7 +85,7 @@ def pipeline_problem(answer: object, compressor_type: type | None = None) -> str
 def returned_documents_problem(documents: list, top_n: int) -> str | None:
     """파이프라인이 돌려준 문서가 ``top_n`` 개이고, 점수(``relevance_score``)가 내림차순인지 확인합니다."""
     if len(documents) != top_n:
-        return f"top_n={top_n} 으로 문서 {top_n}개가 나와야 하는데 {len(documents)}개가 나왔습니다."
+        return f"top_n={top_n} 이면 문서 {top_n}개가 나와야 하는데 {len(documents)}개가 나왔습니다."
     scores = [document.metadata.get("relevance_score") for document in documents]
     if None in scores:
         return "각 문서의 metadata 에 relevance_score 가 있어야 합니다 (리랭커의 as_compressor 를 쓰세요)."

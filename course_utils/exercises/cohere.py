@@ -38,7 +38,7 @@ def _check_plan(answer: object) -> str | None:
         expected = expected_plan(num_queries, docs_per_query)
         if not all(is_close(value, target) for value, target in zip(actual, expected, strict=True)):
             return (
-                f"질의 {num_queries}개 × 문서 {docs_per_query}개 에서 {expected} 가 나와야 하는데 "
+                f"질의 {num_queries}개 × 문서 {docs_per_query}개에서 나와야 하는 값은 {expected} 인데 "
                 f"실제 값은 {tuple(actual)} 입니다."
             )
     return None
@@ -111,7 +111,7 @@ def _check_ranking(answer: object) -> str | None:
         if actual is None:
             return "함수가 None 을 돌려줍니다. 아직 구현하지 않았다면 hint() 를 보세요."
         if list(actual) != expected:
-            return f"응답 {response['results']} · 문서 {doc_ids} 에서 {expected} 가 나와야 하는데 실제 값은 {actual!r} 입니다."
+            return f"응답 {response['results']} · 문서 {doc_ids} 에서 나와야 하는 값은 {expected} 인데 실제 값은 {actual!r} 입니다."
     return None
 
 

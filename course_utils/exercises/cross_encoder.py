@@ -34,14 +34,14 @@ def _check_top_document(answer: object) -> str | None:
     if not isinstance(answer, str):
         return f"문서 id 문자열(예: 'pet-016')을 넣어야 합니다 (받은 값: {type(answer).__name__})."
     if answer not in doc_ids:
-        return f"{answer!r} 는 질의 {Q1_QUERY_ID} 의 판정 문서가 아닙니다. 후보: {doc_ids}"
+        return f"고른 문서({answer!r})는 질의 {Q1_QUERY_ID} 의 판정 문서가 아닙니다. 후보: {doc_ids}"
     results = load_reranker("cross-encoder").rank(query, texts)
     scores = {doc_ids[result.index]: result.score for result in results}
     best = doc_ids[results[0].index]
     # fp16 이나 잘림으로 아주 작은 점수 차이가 날 수 있으니, 1위와 거의 같은 점수면 받아 줍니다.
     if answer != best and not math.isclose(scores[answer], scores[best], abs_tol=1e-3):
         return (
-            f"{answer!r} 는 1위가 아닙니다 (점수 {scores[answer]:.4f}, 1위 점수 {scores[best]:.4f}). "
+            f"고른 문서({answer!r})는 1위가 아닙니다 (점수 {scores[answer]:.4f}, 1위 점수 {scores[best]:.4f}). "
             "결과의 .index 는 입력 목록에서의 위치입니다: doc_ids[results[0].index]."
         )
     return None
@@ -66,7 +66,7 @@ def _check_estimate(answer: object) -> str | None:
         if not is_close(actual, expected, tolerance=1e-6 * max(1.0, expected)):
             return (
                 f"질의 {n_queries}개 × 후보 {candidates}개 × {tokens}토큰이면 {expected:.4g}초가 나와야 하는데 "
-                f"{actual!r} 이 나왔습니다."
+                f"돌려준 값은 {actual!r} 입니다."
             )
     return None
 
@@ -83,7 +83,7 @@ def _check_to_logit(answer: object) -> str | None:
             return "함수가 None 을 돌려줍니다. 아직 구현하지 않았다면 hint() 를 보세요."
         expected = math.log(probability / (1 - probability))
         if not is_close(actual, expected, tolerance=1e-6):
-            return f"확률 {probability} 의 로짓은 {expected:.4f} 인데 {actual!r} 이 나왔습니다."
+            return f"확률 {probability} 의 로짓은 {expected:.4f} 인데 돌려준 값은 {actual!r} 입니다."
     return None
 
 

@@ -25,7 +25,7 @@ def _check_false_negatives(answer: object) -> str | None:
             return f"(질의 id, 문서 id) 목록을 돌려줘야 합니다 (받은 값: {type(actual).__name__})."
         if [tuple(item) for item in actual] != expected:
             return (
-                f"판정 {qrels}, 캐낸 오답 {mined} 에서 {expected} 가 나와야 하는데 {list(actual)} 이 나왔습니다. "
+                f"판정 {qrels}, 캐낸 오답 {mined} 에서 나와야 하는 값은 {expected} 인데 돌려준 값은 {list(actual)} 입니다. "
                 "등급 0 은 일부러 넣은 오답이라 괜찮고, 판정이 없는 문서는 알 수 없으므로 세지 않습니다. "
                 "등급 1 이상만 거짓 오답입니다 (캐낸 순서를 지키세요)."
             )
@@ -41,7 +41,7 @@ def _check_steps_for_epochs(answer: object) -> str | None:
             return "함수가 None 을 돌려줍니다. 아직 구현하지 않았다면 hint() 를 보세요."
         if actual != expected:
             return (
-                f"쌍 {pairs}개, 배치 {batch_size}, {epochs}에포크면 {expected}걸음인데 {actual!r} 이 나왔습니다. "
+                f"쌍 {pairs}개, 배치 {batch_size}, {epochs}에포크면 {expected}걸음인데 돌려준 값은 {actual!r} 입니다. "
                 "마지막 배치는 덜 차도 한 걸음입니다."
             )
     return None
@@ -62,7 +62,7 @@ def _check_verdict_function(answer: object) -> str | None:
             return "함수가 None 을 돌려줍니다. 아직 구현하지 않았다면 hint() 를 보세요."
         if actual != expected:
             return (
-                f"차이 {change:+.3f}, 95% 구간 [{low:+.3f}, {high:+.3f}] 이면 '{expected}' 인데 {actual!r} 이 나왔습니다. "
+                f"차이 {change:+.3f}, 95% 구간 [{low:+.3f}, {high:+.3f}] 이면 '{expected}' 인데 돌려준 값은 {actual!r} 입니다. "
                 "평균이 아니라 구간이 0을 포함하는지로 정합니다."
             )
     return None

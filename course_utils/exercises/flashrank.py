@@ -48,7 +48,7 @@ def _check_korean_reranker(answer: object) -> str | None:
         return f"FlashRank 의 다국어 모델이 아닙니다 (받은 모델: '{answer.model}')."
     model_dir = answer._ranker.model_dir
     if not _inside_course_folders(model_dir):
-        return f"모델 폴더 {model_dir} 가 강의 캐시 밖에 있습니다. load_reranker 가 정한 폴더를 그대로 쓰세요."
+        return f"모델 폴더가 강의 캐시 밖에 있습니다 ({model_dir}). load_reranker 가 정한 폴더를 그대로 쓰세요."
     results = answer.rank("강아지 예방접종 시기", ["고양이 사료 고르기", "강아지 예방접종은 생후 6~8주에 시작합니다."])
     if len(results) != 2:
         return "rank() 가 문서 2개에 결과 2개를 돌려주지 않습니다."
@@ -69,7 +69,7 @@ def _check_onnx_path(answer: object) -> str | None:
         return f"경로(str 또는 pathlib.Path)를 넣어야 합니다 (받은 값: {type(answer).__name__})."
     path = Path(answer)
     if path.is_dir():
-        return f"{path} 는 폴더입니다. 그 안의 ONNX 파일 경로를 넣으세요."
+        return f"넣은 경로는 폴더입니다 ({path}). 그 안의 ONNX 파일 경로를 넣으세요."
     if path.suffix != ".onnx":
         return f"ONNX 파일(.onnx)이 아닙니다: {path.name}"
     if not path.is_file():
@@ -165,7 +165,7 @@ def _check_broken_by_reranker(answer: object) -> str | None:
         if isinstance(actual, (str, bytes)) or not isinstance(actual, (set, frozenset, list, tuple)):
             return f"질의 id 의 집합(set)이나 목록을 돌려주어야 합니다 (받은 값: {type(actual).__name__})."
         if set(actual) != expected:
-            return f"'{name}' 에서 {sorted(expected)} 가 나와야 하는데 실제 값은 {sorted(set(actual))} 입니다."
+            return f"'{name}' 에서 나와야 하는 값은 {sorted(expected)} 인데 실제 값은 {sorted(set(actual))} 입니다."
     return None
 
 

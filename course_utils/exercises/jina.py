@@ -19,7 +19,7 @@ def _check_v2_compressor(answer: object) -> str | None:
         )
     if answer.model != JINA_V2:
         return (
-            f"model 이 '{answer.model}' 입니다. 한국어에는 다국어 모델 '{JINA_V2}' 를 적어야 합니다 "
+            f"model 이 '{answer.model}' 입니다. 한국어에는 다국어 모델 이름 '{JINA_V2}' 를 적어야 합니다 "
             "(JinaRerank 의 기본값은 영어 전용 v1 모델입니다)."
         )
     if answer.top_n != 4:
@@ -64,7 +64,7 @@ def _check_jina_scores(answer: object) -> str | None:
         if set(actual) != set(expected):
             return (
                 f"문서 id 가 다릅니다. 보낸 순서 {doc_ids}, 응답의 index {[r['index'] for r in response['results']]} "
-                f"에서 {sorted(expected)} 가 나와야 하는데 {sorted(actual)} 이 나왔습니다. "
+                f"에서 나와야 하는 값은 {sorted(expected)} 인데 돌려준 값은 {sorted(actual)} 입니다. "
                 "index 는 응답 안의 순서가 아니라 보낸 목록에서의 위치입니다."
             )
         for doc_id, score in expected.items():
@@ -120,7 +120,7 @@ def _check_hurt_queries(answer: object) -> str | None:
     expected = _expected_hurt()
     if set(actual) != expected:
         return (
-            f"nDCG@10 이 낮아진 질의는 {sorted(expected)} 인데 {sorted(set(actual))} 이 나왔습니다. "
+            f"nDCG@10 이 낮아진 질의는 {sorted(expected)} 인데 돌려준 값은 {sorted(set(actual))} 입니다. "
             "MRR 이 아니라 nDCG@10 으로, 같거나 오른 질의는 빼고 비교했는지 확인하세요."
         )
     return None

@@ -19,7 +19,7 @@ def _check_calls(answer: object) -> str | None:
             return "함수가 None 을 돌려줍니다. 아직 구현하지 않았다면 hint() 를 보세요."
         if actual != expected:
             return (
-                f"후보 {count}개, 창 {window}, 폭 {step} 이면 LLM 을 {expected}번 부르는데 {actual!r} 이 나왔습니다. "
+                f"후보 {count}개, 창 {window}, 폭 {step} 이면 LLM 을 {expected}번 부르는데 돌려준 값은 {actual!r} 입니다. "
                 "창은 뒤에서 시작해 폭만큼 앞으로 옮기고, 창의 시작이 0 에 닿으면 끝납니다."
             )
     return None
@@ -37,7 +37,7 @@ def _check_cost(answer: object) -> str | None:
         if not isinstance(actual, (int, float)) or not math.isclose(actual, expected, rel_tol=1e-9, abs_tol=1e-12):
             return (
                 f"입력 {input_tokens}토큰, 출력 {output_tokens}토큰, 가격 {input_price}·{output_price}달러(100만 토큰당) 이면 "
-                f"{expected:.6f}달러인데 {actual!r} 이 나왔습니다. 가격은 100만 토큰당 값입니다."
+                f"{expected:.6f}달러인데 돌려준 값은 {actual!r} 입니다. 가격은 100만 토큰당 값입니다."
             )
     return None
 
@@ -50,7 +50,7 @@ def _check_repaired_order(answer: object) -> str | None:
         return f"위치의 목록을 넣어야 합니다 (받은 값: {type(answer).__name__})."
     if list(answer) != expected:
         return (
-            f"{list(answer)} 이 아닙니다. 없는 번호 [9] 는 버리고, 두 번째 [2] 도 버리고, 빠진 번호는 원래 순서로 "
+            f"넣은 답({list(answer)})은 정답이 아닙니다. 없는 번호 [9] 는 버리고, 두 번째 [2] 도 버리고, 빠진 번호는 원래 순서로 "
             "뒤에 붙입니다. 답은 1부터 센 번호이고 목록은 0부터 센 위치입니다."
         )
     return None

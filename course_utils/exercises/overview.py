@@ -39,7 +39,7 @@ def _check_reciprocal_rank(answer: object) -> str | None:
         if actual is None:
             return "함수가 None 을 돌려줍니다. 아직 구현하지 않았다면 hint() 를 보세요."
         if not is_close(actual, expected):
-            return f"순위 {ranked} · 정답 {relevant} 에서 {expected:.4g} 가 나와야 하는데 {actual!r} 이 나왔습니다."
+            return f"순위 {ranked} · 정답 {relevant} 에서 나와야 하는 값은 {expected:.4g} 인데 돌려준 값은 {actual!r} 입니다."
     return None
 
 

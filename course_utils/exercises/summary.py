@@ -124,14 +124,14 @@ def _check_pick(answer: object) -> str | None:
         if actual == expected:
             continue
         if actual is None:
-            return f"'{name}' 에서 {expected!r} 를 골라야 하는데 None 이 나왔습니다. 아직 구현하지 않았다면 hint() 를 보세요."
+            return f"'{name}' 에서 골라야 하는 것은 {expected!r} 인데 돌려준 값이 None 입니다. 아직 구현하지 않았다면 hint() 를 보세요."
         chosen = next((option for option in options if option["name"] == actual), None)
         if chosen is None:
             return f"'{name}' 에서 선택지에 없는 값이 나왔습니다 ({actual!r}). option['name'] 을 돌려주세요."
         reasons = _violations(chosen, scenario)
         answer_text = "조건을 모두 만족하는 것이 없어 None" if expected is None else repr(expected)
         if reasons:
-            return f"'{name}' 에서 {actual!r} 를 골랐지만, " + ", ".join(reasons) + f". 정답은 {answer_text} 입니다."
+            return f"'{name}' 에서 고른 선택지({actual!r})는 " + ", ".join(reasons) + f". 정답은 {answer_text} 입니다."
         return (
             f"'{name}' 에서 {actual!r} 도 조건은 만족하지만, 조건을 만족하는 것 중 nDCG@10 이 가장 높은 것은 "
             f"{expected!r} 입니다 (같으면 목록의 앞의 것)."
@@ -197,7 +197,7 @@ def _check_estimate(answer: object) -> str | None:
         if not is_close(actual, expected, tolerance=1e-6 * max(1.0, expected)):
             return (
                 f"질의 {n_queries}개 × 후보 {candidates}개 × {tokens}토큰 × 파라미터 {parameters / 1e6:.1f}M 이면 "
-                f"{expected:.4g}초가 나와야 하는데 {actual!r} 이 나왔습니다. 시간은 쌍 수, 토큰 수, 파라미터 수에 "
+                f"{expected:.4g}초가 나와야 하는데 돌려준 값은 {actual!r} 입니다. 시간은 쌍 수, 토큰 수, 파라미터 수에 "
                 "각각 비례합니다."
             )
     return None
@@ -267,10 +267,10 @@ def _delta_problem(answer, name: str, qrels: dict, before: dict, after: dict) ->
         return f"{{이름: {{지표: 변화}}}} 모양의 dict 를 돌려줘야 합니다 (받은 값: {type(actual).__name__})."
     expected = reference_delta_table(qrels, before, after)
     if set(actual) != set(expected):
-        return f"'{name}' 에서 이름(after 의 키)이 {sorted(expected)} 여야 하는데 {sorted(actual)} 입니다."
+        return f"'{name}' 에서 이름(after 의 키)이 {sorted(expected)} 이어야 하는데 {sorted(actual)} 입니다."
     for system, deltas in expected.items():
         if set(actual[system]) != set(deltas):
-            return f"'{name}' 의 '{system}' 에 지표 {list(deltas)} 가 있어야 하는데 {sorted(actual[system])} 입니다."
+            return f"'{name}' 의 '{system}' 에 있어야 할 지표는 {list(deltas)} 인데 돌려준 지표는 {sorted(actual[system])} 입니다."
         for metric, delta in deltas.items():
             got = actual[system][metric]
             if is_close(got, delta):
@@ -278,8 +278,8 @@ def _delta_problem(answer, name: str, qrels: dict, before: dict, after: dict) ->
             if is_close(got, -delta):
                 return f"'{name}' 의 '{system}' {metric} 의 부호가 반대입니다. 변화는 (리랭킹 뒤 − 리랭킹 전) 입니다."
             if is_close(got, delta, tolerance=1e-3):
-                return f"'{name}' 의 '{system}' {metric} 를 반올림하지 말고 그대로 돌려주세요 (기대 {delta:.6f})."
-            return f"'{name}' 의 '{system}' {metric} 변화가 {delta:+.4f} 여야 하는데 {got!r} 입니다."
+                return f"'{name}' 의 '{system}' {metric} 값을 반올림하지 말고 그대로 돌려주세요 (기대 {delta:.6f})."
+            return f"'{name}' 의 '{system}' {metric} 변화가 {delta:+.4f} 이어야 하는데 {got!r} 입니다."
     return None
 
 

@@ -265,7 +265,7 @@ def load_reranker(backend: str, model: str | None = None, **options) -> Reranker
             raise
         command = f"pip install {' '.join(spec.pip_packages)}" if spec.pip_packages else "pip install reranker-course"
         raise ImportError(
-            f"backend '{backend}' 에 필요한 패키지 '{error.name}' 가 없습니다. 설치: {command}"
+            f"backend '{backend}' 에 필요한 패키지가 없습니다: '{error.name}'. 설치: {command}"
         ) from error
 
 
@@ -282,7 +282,7 @@ def _community_class(module: str, name: str, backend: str) -> type | None:
         if (backend, name) not in _COMMUNITY_NOTICES:
             _COMMUNITY_NOTICES.add((backend, name))
             print(
-                f"알림: langchain-community 가 없어 {backend} 는 LangChain 의 {name} 대신 강의의 같은 동작을 하는 "
+                f"알림: langchain-community 가 없어 {backend} 백엔드는 LangChain 의 {name} 대신 강의의 같은 동작을 하는 "
                 "코드를 씁니다 (원래 클래스를 쓰려면 pip install langchain-community)."
             )
         return None
@@ -299,7 +299,7 @@ def list_backends() -> dict[str, str]:
 def _warn_truncated(positions: Sequence[int], max_length: int) -> None:
     if positions:
         warnings.warn(
-            f"documents{list(positions[:5])} 가 max_length={max_length} 토큰보다 길어 뒷부분이 잘립니다. "
+            f"documents{list(positions[:5])} 의 문서가 max_length={max_length} 토큰보다 길어 뒷부분이 잘립니다. "
             "긴 문서는 먼저 청크로 나누세요.",
             UserWarning,
             stacklevel=4,

@@ -158,14 +158,14 @@ def _load_causal_encoder(source: str, prompt: YesNoPrompt, device: str, max_leng
     head = encoder[-1]
     if not isinstance(head, LogitScore):
         raise ValueError(
-            f"{source} 는 인과 LM 리랭커가 아닙니다 (분류 머리가 있는 모델은 'cross-encoder' 백엔드로 부르세요)."
+            f"인과 LM 리랭커가 아닌 모델입니다: {source} (분류 머리가 있는 모델은 'cross-encoder' 백엔드로 부르세요)."
         )
     tokenizer = encoder.tokenizer
     ids = []
     for token in (prompt.true_token, prompt.false_token):
         token_id = tokenizer.convert_tokens_to_ids(token)
         if token_id is None or token_id == tokenizer.unk_token_id:
-            raise ValueError(f"{source} 의 토크나이저에 답 토큰 {token!r} 이 없습니다 (prompt_format 을 확인하세요).")
+            raise ValueError(f"{source} 의 토크나이저에 답 토큰이 없습니다: {token!r} (prompt_format 을 확인하세요).")
         ids.append(token_id)
     head.true_token_id, head.false_token_id = ids
     return encoder

@@ -47,13 +47,13 @@ def _flashrank_download_error(name: str, kind: str, status: int | None = None) -
     messages = {
         "not_found": f"FlashRank 모델 '{name}' 의 압축 파일이 없습니다{code}: {url}. model 에는 "
         f"{', '.join(FLASHRANK_MODELS)} 중 하나를 넣으세요. " + OFFLINE_HINT,
-        "gated": f"FlashRank 모델 '{name}' 을 받을 권한이 없습니다{code}. HF_TOKEN 과 HF_ENDPOINT 설정을 확인하세요. "
+        "gated": f"FlashRank 모델 '{name}' 의 파일을 받을 권한이 없습니다{code}. HF_TOKEN 과 HF_ENDPOINT 설정을 확인하세요. "
         + OFFLINE_HINT,
-        "server": f"FlashRank 모델 '{name}' 을 받는 중 서버 오류가 났습니다{code}. 잠시 뒤 다시 실행하세요. "
+        "server": f"FlashRank 모델 '{name}' 의 파일을 받는 중 서버 오류가 났습니다{code}. 잠시 뒤 다시 실행하세요. "
         + OFFLINE_HINT,
-        "timeout": f"FlashRank 모델 '{name}' 을 받는 중 서버가 제한 시간 안에 답하지 않았습니다. 네트워크를 확인하고 "
+        "timeout": f"FlashRank 모델 '{name}' 의 파일을 받는 중 서버가 제한 시간 안에 답하지 않았습니다. 네트워크를 확인하고 "
         "다시 실행하세요. " + OFFLINE_HINT,
-        "connection": f"FlashRank 모델 '{name}' 을 받는 중 연결이 끊기거나 열리지 않았습니다. 인터넷 연결을 확인하고 "
+        "connection": f"FlashRank 모델 '{name}' 의 파일을 받는 중 연결이 끊기거나 열리지 않았습니다. 인터넷 연결을 확인하고 "
         "다시 실행하세요. " + OFFLINE_HINT,
         "incomplete": f"FlashRank 모델 '{name}' 의 압축 파일이 끝까지 오지 않았거나 깨졌습니다. 다시 실행하면 처음부터 "
         "다시 받습니다. " + OFFLINE_HINT,
