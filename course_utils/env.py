@@ -352,7 +352,7 @@ def model_download_error(repo_id: str, error: BaseException) -> ModelDownloadErr
         + OFFLINE_HINT,
         "server": f"모델 허브({where})가 '{repo_id}' 요청에 오류로 답했습니다{code}. 허브 쪽 문제일 수 있으니 잠시 뒤 "
         "다시 실행하세요. " + OFFLINE_HINT,
-        "timeout": f"모델 허브({where})가 '{repo_id}' 의 파일을 받는 중 제한 시간 안에 답하지 않았습니다. 네트워크를 확인하고 "
+        "timeout": f"'{repo_id}' 의 파일을 받는 중 모델 허브({where})가 제한 시간 안에 답하지 않았습니다. 네트워크를 확인하고 "
         "다시 실행하세요 (받던 파일은 이어 받습니다). " + OFFLINE_HINT,
         "connection": f"'{repo_id}' 의 파일을 받는 중 모델 허브({where}) 연결이 끊기거나 열리지 않았습니다. 인터넷 연결을 "
         "확인하고 다시 실행하세요 (받던 파일은 이어 받습니다). " + OFFLINE_HINT,
@@ -386,7 +386,7 @@ def download_hub_model(repo_id: str, local_dir: Path | None = None) -> Path:
         raise model_download_error(repo_id, error) from error
     if not model_folder_complete(path):
         raise ModelDownloadError(
-            f"'{repo_id}' 의 파일을 받았지만 불러올 파일(config.json, 가중치, 토크나이저)이 다 있지 않습니다 ({path}). "
+            f"'{repo_id}' 의 다운로드는 끝났지만 불러올 파일(config.json, 가중치, 토크나이저) 가운데 빠진 것이 있습니다 ({path}). "
             "모델 id 가 리랭커·임베딩 모델이 맞는지 확인하세요.",
             "incomplete",
             repo_id,

