@@ -82,7 +82,7 @@ def _load_encoder(source: str, model_kwargs: tuple[tuple[str, object], ...]):
 
     같은 폴더·설정의 모델은 한 프로세스에서 한 번만 불러옵니다 (오프라인에서는 여러 모델 이름이 같은 폴더를 씁니다).
     LangChain 의 래퍼는 ``as_compressor`` 에서 이 모델에 씌웁니다: ``rank`` 만 쓰는 코드는 LangChain 의
-    검색기 모듈을 불러오는 시간(2코어에서 약 0.7초)을 기다리지 않습니다.
+    검색기 모듈(``langchain_classic.retrievers``)을 불러오는 시간을 기다리지 않습니다.
     """
     from sentence_transformers import CrossEncoder
 
