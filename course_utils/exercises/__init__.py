@@ -6,7 +6,7 @@
 Example:
     >>> from course_utils.exercises import overview
     >>> overview.q2.check(lambda ranked, relevant: 0.0)
-    ❌ 순위 ['d3', 'd1', 'd2'] · 정답 {'d1'} 에서 0.5 가 나와야 하는데 0.0 이 나왔습니다.
+    ❌ 순위 ['d3', 'd1', 'd2'] · 정답 {'d1'} 에서 나와야 하는 값은 0.5 인데 돌려준 값은 0.0 입니다.
     >>> overview.q2.passed
     False
 """
