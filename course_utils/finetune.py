@@ -125,8 +125,12 @@ def finetune_embeddings(
         SentenceTransformer,
         SentenceTransformerTrainer,
         SentenceTransformerTrainingArguments,
-        losses,
     )
+
+    try:  # sentence-transformers 5.4 부터의 자리 (옛 자리는 6.x 에서 DeprecationWarning 을 냅니다)
+        from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    except ImportError:
+        from sentence_transformers.losses import MultipleNegativesRankingLoss
     from transformers import TrainerCallback
 
     from .offline_models import bi_encoder_path
@@ -174,7 +178,7 @@ def finetune_embeddings(
         model=model,
         args=args,
         train_dataset=triplets,
-        loss=losses.MultipleNegativesRankingLoss(model),
+        loss=MultipleNegativesRankingLoss(model),
         callbacks=[_RecordLoss()],
     )
     wall, cpu = time.perf_counter(), time.process_time()
