@@ -226,14 +226,20 @@ def test_qwen3_workload_carries_the_model_cards_prompt():
     assert "<Instruct>" in prompt and "<Document>" in prompt and '"yes" or "no"' in prompt
 
 
+def _record_alternate(patch: pytest.MonkeyPatch) -> list:
+    """``bench._alternate`` 가 부를 때마다 돌려준 (질의별 시간, 결과) 를 모읍니다: 잰 값과 보고의 정의를 맞춰 봅니다."""
+    import course_utils.bench as bench
+
+    calls = []
+    patch.setattr(bench, "_alternate", lambda *args: calls.append(_alternate(*args)) or calls[-1])
+    return calls
+
+
 @pytest.fixture(scope="module")
 def tiny_report():
     """작은 전체 실행과, 그 안에서 칸마다 ``_alternate`` 가 잰 질의별 시간 (``report.timed``)."""
-    import course_utils.bench as bench
-
-    timed = []
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(bench, "_alternate", lambda *args: timed.append(_alternate(*args)) or timed[-1])
+        timed = _record_alternate(patch)
         report = run_benchmark(
             shapes=["TinyBERT-L2"],
             candidates=[5, 10],
@@ -357,9 +363,7 @@ def test_readme_carries_the_committed_2_core_table(capsys):
 def test_int8_comparison_times_both_precisions_on_the_same_inputs(monkeypatch):
     import course_utils.bench as bench
 
-    timed = []
-    alternate = bench._alternate
-    monkeypatch.setattr(bench, "_alternate", lambda *args: timed.append(alternate(*args)) or timed[-1])
+    timed = _record_alternate(monkeypatch)
     corpus, queries, _ = load_course_dataset("test")
     shape = MODEL_SHAPES["TinyBERT-L2"]
     encoder, _ = bench._shape_cross_encoder(shape, "cpu")
